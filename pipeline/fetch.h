@@ -1,0 +1,112 @@
+/*
+ * fetch.h: the fetch engine. One libcurl multi handle drives every
+ * transfer from a single event loop (no thread per request).
+ *
+ * The engine pulls jobs from the caller (next), keeps at most
+ * `concurrency` requests in flight (counted by the handles it has added,
+ * not by CURLMOPT_MAX_TOTAL_CONNECTIONS, whose queueing would eat the
+ * timeout), retries per retry.h with backoff scheduled by not-before times
+ * (never sleep()), respects a request-rate cap (token bucket) or, without
+ * one, adapts on 429 (multiplicative decrease, additive increase), and
+ * hands each tenant's final answer to the caller (done), exactly once per
+ * job.
+ *
+ * Requests: GET {base_url}/v1/customers/{tenant}/qualifications with
+ * Authorization: Bearer, Accept: application/json, MS-CorrelationId,
+ * MS-RequestId (ids.h), User-Agent: qualreport/VERSION. Connections are
+ * reused; HTTP/2 is used where the server offers it over TLS. TLS peer and
+ * host verification are always on; http:// is accepted only for loopback
+ * hosts (checked by fetch_check_base_url).
+ */
+#ifndef QR_FETCH_H
+#define QR_FETCH_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "record.h"
+#include "status.h"
+
+#define FETCH_MAX_CONCURRENCY 1024
+
+struct fetch_config {
+	const char *base_url;      /* no trailing slash needed */
+	unsigned concurrency;      /* 1..FETCH_MAX_CONCURRENCY */
+	double rate;               /* max requests/s; 0 = adaptive on 429 */
+	unsigned retries;          /* retries after the first attempt */
+	long timeout_ms;           /* per attempt; 0 = 60 s */
+	long connect_timeout_ms;   /* 0 = 10 s */
+	const char *cacert;        /* extra CA bundle, may be NULL */
+	const char *correlation_id;
+	struct auth *auth;         /* borrowed */
+	/* Set asynchronously (signal handler): stop dispatching and return
+	 * PL_EINTERRUPTED promptly; in-flight transfers are abandoned. */
+	volatile sig_atomic_t *stop;
+	uint64_t seed;             /* jitter RNG seed; 0 = from the clock */
+};
+
+struct fetch_job {
+	uint64_t seq;                      /* caller's index, echoed back */
+	char tenant_id[GUID_STR_LEN + 1];  /* canonical */
+};
+
+/* A tenant's final outcome, borrowed for the duration of done(). */
+struct fetch_result {
+	uint64_t seq;
+	const char *tenant_id;
+	long http_status;        /* last HTTP status; 0 when none */
+	unsigned attempts;       /* requests made */
+	char request_id[GUID_STR_LEN + 1]; /* of the last attempt */
+	const char *body;        /* last body, NUL-terminated; NULL if none */
+	size_t body_len;
+	/* NULL when an HTTP answer was received and used; else why the
+	 * tenant failed: "timeout after 30 s (6 attempts)", "connection
+	 * refused", "body larger than 8 MiB", ... */
+	const char *failure;
+};
+
+struct fetch_stats {
+	uint64_t done;           /* tenants finished */
+	uint64_t requests;       /* attempts started */
+	uint64_t retries;        /* attempts that were retries */
+	uint64_t throttled;      /* 429 answers */
+	unsigned in_flight;
+	unsigned waiting;        /* tenants waiting for a retry time */
+	unsigned max_in_flight;
+	double rate_limit;       /* current send-rate cap (0 = none) */
+};
+
+/*
+ * Pull the next job. Return 1 with *job filled; 0 when there is nothing
+ * to send right now (back-pressure: the engine asks again after the next
+ * completion); -1 when there will be no more jobs.
+ */
+typedef int (*fetch_next_fn)(void *ctx, struct fetch_job *job);
+/* A tenant is finished. A non-OK return stops the run with that status. */
+typedef enum pl_status (*fetch_done_fn)(void *ctx,
+					const struct fetch_result *res,
+					struct pl_err *err);
+/* Called from the loop about every 100 ms (progress display); may be
+ * NULL. */
+typedef void (*fetch_tick_fn)(void *ctx, const struct fetch_stats *st);
+
+/*
+ * Run until next() returns -1 and every job is done. Returns PL_OK;
+ * PL_EAUTH when no token can be had or a 401 persists after renewal (the
+ * run stops; message says which credential failed); PL_EINTERRUPTED when
+ * *stop was set; the status of a failing done(); PL_ENOMEM.
+ * stats (may be NULL) receives the final counters.
+ */
+enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
+			 fetch_done_fn done, fetch_tick_fn tick, void *ctx,
+			 struct fetch_stats *stats, struct pl_err *err);
+
+/*
+ * PL_OK when url is https://..., or http://... to a loopback host
+ * (127.0.0.0/8, ::1, localhost). PL_EUSAGE with a message otherwise.
+ */
+enum pl_status fetch_check_base_url(const char *url, struct pl_err *err);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * log.h: the run's log lines on stderr.
+ *
+ * Text: "qualreport: warning: message [corr=<id>]"; JSON: one object per
+ * line {"ts","level","msg","correlation_id"} for log shippers. The
+ * correlation ID is on every line once set. Never pass a secret here.
+ *
+ * A hook lets the progress bar erase itself before a line is written and
+ * redraw after, so the terminal never shows a line torn by the bar.
+ */
+#ifndef QR_LOG_H
+#define QR_LOG_H
+
+enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+enum log_format { LOG_TEXT = 0, LOG_JSON };
+
+void log_setup(enum log_level max_level, enum log_format format);
+void log_set_correlation(const char *correlation_id);
+int log_enabled(enum log_level level);
+/* Called before (after=0) and after (after=1) each line; NULL clears. */
+void log_set_hook(void (*hook)(void *ctx, int after), void *ctx);
+
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * manifest.h: the run manifest, written atomically and last (json-c).
+ *
+ * Loaders wait for it: its presence says the reports beside it are whole.
+ * Layout (keys in this order):
+ *   {"tool": "qualreport", "version": "...", "correlation_id": "...",
+ *    "started_at": "2026-11-24T09:00:00.123Z", "ended_at": "...",
+ *    "input": {"path": "...", "sha256": "...", "bytes": N},
+ *    "options": {name: value, ...},      (only options that shape results)
+ *    "counts": {"input_rows", "valid", "duplicate", "invalid", "blank",
+ *               "fetched", "answered", "not_found", "failed",
+ *               "rows_written"},
+ *    "outputs": [{"role": "detail"|"summary"|"rejects", "path", "format",
+ *                 "rows", "bytes", "sha256"}],
+ *    "exit_code": N}
+ */
+#ifndef QR_MANIFEST_H
+#define QR_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+struct manifest_counts {
+	unsigned long input_rows, valid, duplicate, invalid, blank;
+	unsigned long fetched;  /* tenants fetched in this run (not resumed) */
+	unsigned long answered, not_found, failed;
+	unsigned long rows_written;
+};
+
+struct manifest_output {
+	const char *role;   /* "detail", "summary", "rejects" */
+	const char *path;
+	const char *format; /* "csv", "ndjson", "ndjson.gz" */
+	uint64_t rows, bytes;
+	const char *sha256;
+};
+
+struct manifest_option {
+	const char *name;
+	const char *value; /* NULL = JSON null */
+};
+
+struct manifest {
+	const char *version;
+	const char *correlation_id;
+	int64_t started_ms, ended_ms; /* Unix epoch milliseconds (UTC) */
+	const char *input_path;
+	const char *input_sha256;
+	uint64_t input_bytes;
+	const struct manifest_option *options;
+	size_t noptions;
+	struct manifest_counts counts;
+	const struct manifest_output *outputs;
+	size_t noutputs;
+	int exit_code;
+};
+
+/*
+ * 1 when the counts tie out: input_rows = valid + duplicate + invalid +
+ * blank and valid = answered + not_found + failed. Else 0 and a message.
+ */
+int manifest_counts_tie_out(const struct manifest_counts *c,
+			    struct pl_err *err);
+
+/* Write atomically (temporary file, fsync, rename). PL_EOUTPUT on error. */
+enum pl_status manifest_write(const char *path, const struct manifest *m,
+			      struct pl_err *err);
+
+/* Format epoch milliseconds as RFC 3339 UTC with millis and "Z". */
+void manifest_format_time(int64_t ms, char out[32]);
+
+#endif

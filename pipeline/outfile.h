@@ -1,0 +1,48 @@
+/*
+ * outfile.h: an output file that appears atomically, or not at all.
+ *
+ * Bytes go to a temporary file beside the target (same directory, so the
+ * final rename(2) is atomic); outfile_commit() flushes, fsyncs, renames and
+ * fsyncs the directory. outfile_abort() unlinks the temporary file, so a
+ * failed or interrupted run leaves nothing at the final path. "-" writes
+ * to stdout directly (no temporary file; commit only flushes).
+ *
+ * With gzip set, bytes are deflated (zlib, gzip framing) on the way out.
+ * Byte count and SHA-256 (OpenSSL EVP) are of the bytes that reach the
+ * file, i.e. of the compressed stream when gzip is on.
+ *
+ * Ownership: commit and abort both free the outfile; after either the
+ * pointer is dead. outfile_abort(NULL) is a no-op.
+ */
+#ifndef QR_OUTFILE_H
+#define QR_OUTFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+struct outfile;
+
+struct outfile_stats {
+	uint64_t bytes;
+	char sha256[65]; /* lowercase hex */
+};
+
+enum pl_status outfile_open(const char *path, int gzip, struct outfile **out,
+			    struct pl_err *err);
+/* Errors are PL_EOUTPUT with a message naming the path. */
+enum pl_status outfile_write(struct outfile *f, const void *data, size_t len,
+			     struct pl_err *err);
+enum pl_status outfile_commit(struct outfile *f, struct outfile_stats *stats,
+			      struct pl_err *err);
+void outfile_abort(struct outfile *f);
+const char *outfile_path(const struct outfile *f);
+
+/*
+ * Remove every temporary file still open (signal-safe enough for the
+ * interrupt path: only unlink(2) on names prepared in advance).
+ */
+void outfile_abort_all_unlink(void);
+
+#endif
