@@ -16,6 +16,11 @@
  *
  * Counts tie out: rows = tenants + duplicates + rejects + blanks.
  *
+ * A physical line ends at LF, CRLF or a lone CR. A cell longer than 1 MiB
+ * is rejected as "value too long" with its first 1 MiB as the value, which
+ * bounds memory on hostile input. The look-ahead is the first 100
+ * non-blank records or 1 MiB, whichever comes first.
+ *
  * Ownership: strings in struct csvin_event are borrowed and valid until
  * the next csvin_next() call or csvin_free().
  */
@@ -76,11 +81,21 @@ struct csvin_counts {
  * Open path ("-" = stdin) and detect BOM, delimiter, header and column.
  * Fails with PL_EINPUT (message names the file and what was looked for)
  * when the file cannot be read or no tenant-ID column is found; with
- * PL_EUSAGE when --column names a number out of range.
+ * PL_EUSAGE when --column names a number out of range (or 0, or is
+ * neither a number nor a name).
  * On failure *out is NULL and nothing is left open.
  */
 enum pl_status csvin_open(const char *path, const struct csvin_options *opt,
 			  struct csvin **out, struct pl_err *err);
+
+/*
+ * The same over an already-open stream (a pipe, fmemopen() for the
+ * fuzzer); name is used in messages. fp is borrowed: csvin_free() does
+ * not close it, nor does a failure.
+ */
+enum pl_status csvin_open_stream(FILE *fp, const char *name,
+				 const struct csvin_options *opt,
+				 struct csvin **out, struct pl_err *err);
 
 /*
  * Next event. Returns PL_OK with ev->kind == CSVIN_END at the end;
