@@ -18,6 +18,29 @@
  *   200 + garbage      one row status "Error", short reason; FAILED
  * Never crashes, whatever the bytes; never reads past len.
  *
+ * Edge cases decided here:
+ *   - any 2xx is read like 200; 204 is "None" whatever its body; an empty
+ *     2xx body (only white space / BOM) is an Error ("unexpected body:
+ *     empty"), since an answer that says nothing is not "no qualification";
+ *   - {"qualifications": null} and {} are "None"; an entry whose
+ *     qualification is "None" (any case) without vetting fields adds no
+ *     row; a lone entry object {"qualification": ...} (the POST reply's
+ *     shape) is read as a list of one;
+ *   - an object without qualifications but with an API error
+ *     ({code, description} or {message}) is an Error row with that text;
+ *     any other object is "unexpected body: object without qualifications";
+ *   - a wrong type anywhere (entry not an object, qualification missing,
+ *     empty or not a string, a vetting field neither string nor null, a
+ *     top-level scalar) makes the whole tenant ONE Error row; entries are
+ *     numbered from 1 in the reason;
+ *   - bodies must be UTF-8 (JSON_TOKENER_VALIDATE_UTF8), so every row
+ *     string is valid UTF-8; a \u0000 escape ends a string; strings are
+ *     otherwise kept in full (a 1 MiB vettingReason is kept);
+ *   - reasons quote at most 24 body bytes, with control and non-ASCII
+ *     bytes as '?'; when a key appears twice (in any case) the last wins.
+ * norm_answer first drops any rows and error rec already holds; on
+ * PL_ENOMEM rec is left without rows.
+ *
  * The caller fills rec->tenant_id, request_id, http_status and attempts;
  * norm only adds rows, error and outcome.
  */
@@ -46,17 +69,22 @@ enum pl_status norm_answer(long http_status, const char *body, size_t len,
 enum pl_status norm_failure(const char *reason, struct tenant_record *rec);
 
 /*
- * Normalize a date: RFC 3339 with 0-7 fraction digits and Z or +-hh:mm
- * becomes the same instant in UTC with "Z", fraction digits kept as given;
- * anything else is copied verbatim. Writes at most outlen bytes incl. NUL;
+ * Normalize a date: RFC 3339 with 0-9 fraction digits and Z or +-hh:mm
+ * ('T', 't' or ' ' between date and time; fields range-checked, leap
+ * years and a :60 leap second included) becomes the same instant in UTC
+ * with "T" and "Z", fraction digits kept as given; anything else (no
+ * offset, a year outside 0000-9999 after the shift, ...) is copied
+ * verbatim, truncated to fit. Writes at most outlen bytes incl. NUL;
  * returns 1 if converted, 0 if copied verbatim.
  */
 int norm_date(const char *in, char *out, size_t outlen);
 
 /*
  * The short text of an API error body: "code: description" from
- * {code, description} (code number or string), the message of a 429 body
- * {statusCode, message}, a bare JSON string, else NULL. Caller frees.
+ * {code, description} (code number or string; either alone when the
+ * other is missing), the message of a 429 body {statusCode, message}, a
+ * bare JSON string, else NULL (also for a body over NORM_MAX_BODY). At
+ * most 1024 bytes, control characters as spaces. Caller frees.
  */
 char *norm_api_error(const char *body, size_t len);
 
