@@ -52,13 +52,23 @@ int tenant_record_add_row(struct tenant_record *rec, const char *qualification,
 	row.vetting_status = dup_or_null(vetting_status, &ok);
 	row.vetting_reason = dup_or_null(vetting_reason, &ok);
 	row.vetting_created_date = dup_or_null(vetting_created_date, &ok);
-	grown = ok ? realloc(rec->rows, (rec->nrows + 1) * sizeof(*grown))
-		   : NULL;
-	if(!grown) {
+	if(ok && rec->nrows == rec->_rows_cap) {
+		/* Doubling: a hostile body with a million entries must not
+		 * cost a million reallocations. */
+		size_t cap = rec->_rows_cap ? rec->_rows_cap * 2 : 2;
+
+		grown = realloc(rec->rows, cap * sizeof(*grown));
+		if(grown) {
+			rec->rows = grown;
+			rec->_rows_cap = cap;
+		} else {
+			ok = 0;
+		}
+	}
+	if(!ok) {
 		row_release(&row);
 		return -1;
 	}
-	rec->rows = grown;
 	rec->rows[rec->nrows++] = row;
 	return 0;
 }

@@ -39,6 +39,7 @@ struct tenant_record {
 	char *error;                       /* NULL unless an error/API fault */
 	size_t nrows;                      /* >= 1 once normalized */
 	struct qual_row *rows;
+	size_t _rows_cap;                  /* allocated rows (private) */
 };
 
 /* Zero the record. */

@@ -1,7 +1,92 @@
-/* Placeholder until cli.c lands in this same session. */
+/*
+ * qualreport: which of a partner's customers hold a Partner Center
+ * special-offer qualification, and where each one's vetting stands.
+ * main() only sets up the process (signals, no core dumps, logging),
+ * parses the command line and runs the pipeline.
+ */
+#include <signal.h>
 #include <stdio.h>
-int main(void)
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "outfile.h"
+#include "pipeline.h"
+
+static volatile sig_atomic_t stop_signal;
+
+/*
+ * First SIGINT/SIGTERM: ask the pipeline to stop (it flushes the journal,
+ * removes temporary outputs and exits 130/143). A second one: the user
+ * means it, so remove temporary files and leave at once.
+ */
+static void on_signal(int signo)
 {
-	puts("qualreport " QR_VERSION);
-	return 0;
+	if(stop_signal) {
+		outfile_abort_all_unlink();
+		_exit(signo == SIGTERM ? QR_EXIT_SIGTERM : QR_EXIT_SIGINT);
+	}
+	stop_signal = signo;
+}
+
+static void setup_process(void)
+{
+	struct sigaction sa;
+	struct rlimit no_core = {0, 0};
+
+	/* Tokens and secrets live in this process's memory: no core file
+	 * may carry them away, and no other process of the same user may
+	 * ptrace or read /proc/PID/mem. */
+	setrlimit(RLIMIT_CORE, &no_core);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli;
+	struct pipeline_result res = {0, 0};
+	struct pl_err err = {{0}};
+	enum pl_status st;
+	enum log_level level;
+
+	setup_process();
+	st = cli_parse(&cli, argc, argv, &err);
+	if(st) {
+		fprintf(stderr, "qualreport: %s\n", err.msg);
+		cli_release(&cli);
+		return pl_exit_code(st, 0);
+	}
+	if(cli.action == CLI_HELP) {
+		cli_print_help(stdout);
+		cli_release(&cli);
+		return fflush(stdout) ? QR_EXIT_OUTPUT : QR_EXIT_OK;
+	}
+	if(cli.action == CLI_VERSION) {
+		printf("qualreport %s\n", QR_VERSION);
+		cli_release(&cli);
+		return fflush(stdout) ? QR_EXIT_OUTPUT : QR_EXIT_OK;
+	}
+
+	level = cli.verbosity <= -2 ? LOG_ERROR
+		: cli.verbosity == -1 ? LOG_WARN
+		: cli.verbosity == 0 ? LOG_INFO : LOG_DEBUG;
+	log_setup(level, cli.log_format);
+	cli.cfg.stop = &stop_signal;
+
+	st = pipeline_run(&cli.cfg, &res, &err);
+	if(st && st != PL_EINTERRUPTED)
+		log_error("%s", err.msg);
+	else if(st)
+		log_warn("%s", err.msg);
+	cli_release(&cli);
+	return res.exit_code;
 }

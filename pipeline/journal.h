@@ -1,0 +1,84 @@
+/*
+ * journal.h: the crash-safe run journal (--journal PATH).
+ *
+ * An append-only text file, one JSON object per line:
+ *   line 1, the identity of the run it belongs to:
+ *     {"qualreport_journal":1,"input_sha256":"...","fingerprint":"...",
+ *      "correlation_id":"...","tenants":N}
+ *   then one line per finished tenant, in completion order:
+ *     {"i":INDEX,"t":"TENANT","h":HTTP,"a":ATTEMPTS,"r":"REQUEST-ID",
+ *      "o":OUTCOME,"e":ERROR|null,"rows":[[QUAL,STATUS,REASON,DATE],...]}
+ *     (strings or null; INDEX is the tenant's position in input order)
+ *
+ * Rerunning with the same journal and input skips the tenants already
+ * done and reuses their recorded rows and the journal's correlation ID,
+ * so the reports are byte-identical to an uninterrupted run. A torn last
+ * line (the process died mid-write) is ignored and cut off before new
+ * records are appended. A journal written for another input (SHA-256) or
+ * other result-shaping options (fingerprint) is refused.
+ *
+ * Durability: records are buffered and written with write(2) every
+ * JOURNAL_BATCH records or JOURNAL_FLUSH_MS, whichever comes first (so a
+ * kill -9 loses at most that batch, which is simply fetched again), and
+ * fdatasync(2)ed at most once per JOURNAL_SYNC_MS (so a power loss loses
+ * at most a second or so).
+ */
+#ifndef QR_JOURNAL_H
+#define QR_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+#include "status.h"
+#include "tenantset.h"
+
+#define JOURNAL_BATCH 64
+#define JOURNAL_FLUSH_MS 200
+#define JOURNAL_SYNC_MS 1000
+
+struct journal;
+
+struct journal_identity {
+	const char *input_sha256; /* lowercase hex */
+	const char *fingerprint;  /* opaque text of result-shaping options */
+	/* In: the run's correlation ID ("" = none chosen: one is made for a
+	 * new journal). Out: the effective one (the journal's own when
+	 * resuming). A resumed journal whose ID differs from a non-empty
+	 * one given here is refused (PL_EUSAGE). */
+	char correlation_id[GUID_STR_LEN + 1];
+};
+
+/*
+ * Open or create the journal at path for the tenants in `tenants` (input
+ * order; borrowed for the journal's lifetime). A record whose index or
+ * tenant does not match the set is refused as corrupt (PL_EUSAGE naming
+ * the file and line). Errors: PL_EUSAGE for a journal of another run,
+ * PL_EOUTPUT when it cannot be created or written.
+ */
+enum pl_status journal_open(const char *path, struct journal_identity *id,
+			    const struct tenantset *tenants,
+			    struct journal **out, struct pl_err *err);
+
+/* Tenants already done when the journal was opened (resumed ones). */
+size_t journal_resumed(const struct journal *j);
+/* 1 if tenant `index` has a record (resumed or appended). */
+int journal_is_done(const struct journal *j, size_t index);
+
+/* Read back tenant `index`'s record into rec (initialized by caller).
+ * PL_EUSAGE if it is unreadable; PL_ENOMEM. */
+enum pl_status journal_load(struct journal *j, size_t index,
+			    struct tenant_record *rec, struct pl_err *err);
+
+/* Append a finished tenant (buffered as described above). */
+enum pl_status journal_append(struct journal *j, size_t index,
+			      const struct tenant_record *rec,
+			      struct pl_err *err);
+
+/* Write out buffered records; with sync, fdatasync as well. */
+enum pl_status journal_flush(struct journal *j, int sync, struct pl_err *err);
+
+/* Flush (with sync) and close. Returns the flush status. NULL: PL_OK. */
+enum pl_status journal_close(struct journal *j, struct pl_err *err);
+
+#endif

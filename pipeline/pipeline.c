@@ -1,0 +1,701 @@
+#include "pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "csvin.h"
+#include "fetch.h"
+#include "guid.h"
+#include "ids.h"
+#include "journal.h"
+#include "manifest.h"
+#include "norm.h"
+#include "progress.h"
+#include "summary.h"
+#include "tenantset.h"
+
+/*
+ * The reorder window: answers arrive in any order, rows leave in input
+ * order. Tenant i may be dispatched only while i < next_write + window, so
+ * at most `window` finished records wait in memory. A tenant stuck in a
+ * long Retry-After holds the window's head; the engine then gets no new
+ * jobs (back-pressure) until it is done, which is what a throttled API
+ * wants anyway.
+ */
+#define WINDOW_MIN 4096
+#define WINDOW_PER_SLOT 64
+
+struct run {
+	const struct pipeline_config *cfg;
+	struct pl_err *err;
+
+	struct tenantset *tenants;
+	struct csvin_counts input;
+	EVP_MD_CTX *input_hash;
+	char input_sha256[65];
+	uint64_t input_bytes;
+
+	struct report *detail, *summary_report, *rejects;
+	struct report_stats detail_stats, summary_stats, rejects_stats;
+	enum report_format summary_format;
+	struct summary *summary;
+	struct journal *journal;
+	struct progress *progress;
+
+	struct tenant_record **window;
+	size_t window_size;
+	size_t total;         /* tenants, input order */
+	size_t next_dispatch; /* next index to hand to the engine */
+	size_t next_write;    /* next index to write */
+
+	unsigned long answered, not_found, failed, fetched, resumed;
+	unsigned long rows_written;
+	unsigned in_flight, waiting;
+
+	char correlation_id[GUID_STR_LEN + 1];
+	int64_t started_ms, fetch_started_ms;
+};
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int stopped(const struct run *run)
+{
+	return run->cfg->stop && *run->cfg->stop;
+}
+
+static void hash_input(void *ctx, const void *data, size_t len)
+{
+	struct run *run = ctx;
+
+	EVP_DigestUpdate(run->input_hash, data, len);
+	run->input_bytes += len;
+}
+
+static void hex(const unsigned char *bytes, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for(size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[bytes[i] >> 4];
+		out[2 * i + 1] = digits[bytes[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* Stage 1: read and validate every input row; rejects go out as read. */
+static enum pl_status read_input(struct run *run)
+{
+	const struct pipeline_config *cfg = run->cfg;
+	struct csvin_options opt = {0};
+	struct csvin *in = NULL;
+	struct csvin_event ev;
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned digest_len = 0;
+	enum pl_status st;
+
+	opt.seen = run->tenants;
+	opt.column = cfg->column;
+	opt.on_bytes = hash_input;
+	opt.on_bytes_ctx = run;
+	st = csvin_open(cfg->input, &opt, &in, run->err);
+	if(st)
+		return st;
+	for(;;) {
+		st = csvin_next(in, &ev, run->err);
+		if(st || ev.kind == CSVIN_END)
+			break;
+		if(ev.kind == CSVIN_REJECT && run->rejects) {
+			st = report_write_reject(run->rejects, ev.line, ev.value,
+						 ev.value_len, ev.reason,
+						 run->err);
+			if(st)
+				break;
+		}
+		if(ev.kind == CSVIN_REJECT)
+			log_debug("%s:%lu: rejected '%.*s': %s", cfg->input,
+				  ev.line, (int)(ev.value_len > 80 ? 80
+						 : ev.value_len),
+				  ev.value, ev.reason);
+		if(stopped(run)) {
+			st = pl_fail(run->err, PL_EINTERRUPTED,
+				     "interrupted while reading %s",
+				     cfg->input);
+			break;
+		}
+	}
+	if(!st) {
+		run->input = *csvin_counts(in);
+		if(csvin_column_name(in))
+			log_info("input %s: column %u '%s', %lu rows: %lu "
+				 "tenants, %lu duplicate, %lu invalid, %lu "
+				 "blank", cfg->input, csvin_column(in),
+				 csvin_column_name(in), run->input.rows,
+				 run->input.tenants, run->input.duplicates,
+				 run->input.rejects, run->input.blanks);
+		else
+			log_info("input %s: column %u (no header), %lu rows: "
+				 "%lu tenants, %lu duplicate, %lu invalid, "
+				 "%lu blank", cfg->input, csvin_column(in),
+				 run->input.rows, run->input.tenants,
+				 run->input.duplicates, run->input.rejects,
+				 run->input.blanks);
+	}
+	csvin_free(in);
+	EVP_DigestFinal_ex(run->input_hash, digest, &digest_len);
+	hex(digest, digest_len, run->input_sha256);
+	run->total = tenantset_count(run->tenants);
+	return st;
+}
+
+/* Which format the summary gets: its own suffix if it has a known one,
+ * else the detail report's. */
+static enum report_format summary_format(const struct pipeline_config *cfg)
+{
+	const char *path = cfg->summary;
+	size_t len = strlen(path);
+	static const char *const known[] = {".csv", ".ndjson", ".jsonl",
+					    ".ndjson.gz", ".jsonl.gz"};
+
+	for(size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		size_t k = strlen(known[i]);
+
+		if(len > k && !strcasecmp(path + len - k, known[i]))
+			return report_format_from_path(path);
+	}
+	return cfg->format;
+}
+
+static enum pl_status open_reports(struct run *run)
+{
+	const struct pipeline_config *cfg = run->cfg;
+	struct report_options opt = {cfg->format, cfg->excel_safe};
+	enum pl_status st;
+
+	st = report_open_detail(cfg->output, &opt, &run->detail, run->err);
+	if(st || !cfg->summary)
+		return st;
+	run->summary_format = summary_format(cfg);
+	opt.format = run->summary_format;
+	return report_open_summary(cfg->summary, &opt, &run->summary_report,
+				   run->err);
+}
+
+/* Write out every record that is next in input order. */
+static enum pl_status write_ready(struct run *run)
+{
+	enum pl_status st = PL_OK;
+
+	while(run->next_write < run->total) {
+		size_t i = run->next_write;
+		struct tenant_record **slot =
+			&run->window[i % run->window_size];
+		struct tenant_record loaded, *rec;
+
+		if(*slot) {
+			rec = *slot;
+		} else if(run->journal && journal_is_done(run->journal, i)) {
+			tenant_record_init(&loaded);
+			st = journal_load(run->journal, i, &loaded, run->err);
+			if(st) {
+				tenant_record_release(&loaded);
+				return st;
+			}
+			rec = &loaded;
+		} else {
+			break;
+		}
+		st = report_write_tenant(run->detail, rec, run->err);
+		if(!st && summary_add_tenant(run->summary, rec))
+			st = pl_fail(run->err, PL_ENOMEM, "out of memory");
+		if(!st) {
+			run->rows_written += rec->nrows;
+			if(rec->outcome == OUTCOME_ANSWERED)
+				run->answered++;
+			else if(rec->outcome == OUTCOME_NOT_FOUND)
+				run->not_found++;
+			else
+				run->failed++;
+		}
+		tenant_record_release(rec);
+		if(rec != &loaded) {
+			free(rec);
+			*slot = NULL;
+		}
+		if(st)
+			return st;
+		run->next_write++;
+	}
+	return PL_OK;
+}
+
+static void show_progress(struct run *run)
+{
+	struct progress_state ps;
+
+	if(!run->progress)
+		return;
+	ps.done = run->fetched + run->resumed;
+	ps.total = run->total;
+	ps.failed = run->failed;
+	ps.in_flight = run->in_flight;
+	ps.waiting = run->waiting;
+	progress_update(run->progress, &ps);
+}
+
+static int next_job(void *ctx, struct fetch_job *job)
+{
+	struct run *run = ctx;
+
+	while(run->next_dispatch < run->total && run->journal &&
+	      journal_is_done(run->journal, run->next_dispatch))
+		run->next_dispatch++;
+	if(run->next_dispatch >= run->total)
+		return -1;
+	if(run->next_dispatch >= run->next_write + run->window_size)
+		return 0;
+	job->seq = run->next_dispatch;
+	guid_format(tenantset_get(run->tenants, run->next_dispatch),
+		    job->tenant_id);
+	run->next_dispatch++;
+	return 1;
+}
+
+static enum pl_status job_done(void *ctx, const struct fetch_result *res,
+			       struct pl_err *err)
+{
+	struct run *run = ctx;
+	struct tenant_record *rec = malloc(sizeof(*rec));
+	enum pl_status st;
+
+	if(!rec)
+		return pl_fail(err, PL_ENOMEM, "out of memory");
+	tenant_record_init(rec);
+	memcpy(rec->tenant_id, res->tenant_id, sizeof(rec->tenant_id));
+	memcpy(rec->request_id, res->request_id, sizeof(rec->request_id));
+	rec->http_status = res->http_status;
+	rec->attempts = res->attempts;
+	if(res->failure)
+		st = norm_failure(res->failure, rec);
+	else
+		st = norm_answer(res->http_status, res->body, res->body_len,
+				 rec);
+	if(!st && run->journal)
+		st = journal_append(run->journal, (size_t)res->seq, rec, err);
+	if(st) {
+		if(st == PL_ENOMEM)
+			pl_fail(err, st, "out of memory");
+		tenant_record_release(rec);
+		free(rec);
+		return st;
+	}
+	if(rec->outcome == OUTCOME_FAILED)
+		log_debug("tenant %s failed: %s", rec->tenant_id,
+			  rec->error ? rec->error : "error");
+	run->window[res->seq % run->window_size] = rec;
+	run->fetched++;
+	st = write_ready(run);
+	show_progress(run);
+	return st;
+}
+
+static void on_tick(void *ctx, const struct fetch_stats *fs)
+{
+	struct run *run = ctx;
+
+	run->in_flight = fs->in_flight;
+	run->waiting = fs->waiting;
+	/* Appends flush the journal by count and age, but while every tenant
+	 * waits on a retry nothing is appended: push the batch out here. A
+	 * failure shows up again, reported, at the next append or close. */
+	if(run->journal) {
+		struct pl_err ignored;
+
+		journal_flush(run->journal, 0, &ignored);
+	}
+	show_progress(run);
+}
+
+/*
+ * The correlation ID recorded in an existing journal's identity line, so
+ * that a resumed run logs under the same ID from its first line. Any
+ * problem is left for journal_open() to report.
+ */
+static void peek_journal_correlation(const char *path,
+				     char out[GUID_STR_LEN + 1])
+{
+	FILE *fp = fopen(path, "r");
+	char line[4096];
+	struct json_object *o, *id;
+
+	if(!fp)
+		return;
+	if(fgets(line, sizeof(line), fp)) {
+		o = json_tokener_parse(line);
+		if(o && json_object_object_get_ex(o, "correlation_id", &id))
+			ids_parse_uuid(json_object_get_string(id), out);
+		json_object_put(o);
+	}
+	fclose(fp);
+}
+
+/* Options that change what the journal's records mean. */
+static void fingerprint(const struct pipeline_config *cfg, char *out,
+			size_t len)
+{
+	snprintf(out, len, "base_url=%s;column=%s", cfg->base_url,
+		 cfg->column ? cfg->column : "auto");
+}
+
+static enum pl_status open_journal(struct run *run)
+{
+	struct journal_identity id;
+	char print[1024];
+	enum pl_status st;
+
+	fingerprint(run->cfg, print, sizeof(print));
+	id.input_sha256 = run->input_sha256;
+	id.fingerprint = print;
+	memcpy(id.correlation_id, run->correlation_id, sizeof(id.correlation_id));
+	st = journal_open(run->cfg->journal, &id, run->tenants, &run->journal,
+			  run->err);
+	if(st)
+		return st;
+	memcpy(run->correlation_id, id.correlation_id,
+	       sizeof(run->correlation_id));
+	run->resumed = journal_resumed(run->journal);
+	if(run->resumed)
+		log_info("journal %s: resuming, %lu of %zu tenants already "
+			 "done", run->cfg->journal, run->resumed, run->total);
+	return PL_OK;
+}
+
+/* Stage 2-4: fetch, normalize and write in input order. */
+static enum pl_status fetch_all(struct run *run)
+{
+	const struct pipeline_config *cfg = run->cfg;
+	struct fetch_config fc;
+	struct fetch_stats fs;
+	struct auth *auth = NULL;
+	const char *token;
+	enum pl_status st;
+
+	run->window_size = (size_t)cfg->concurrency * WINDOW_PER_SLOT;
+	if(run->window_size < WINDOW_MIN)
+		run->window_size = WINDOW_MIN;
+	run->window = calloc(run->window_size, sizeof(*run->window));
+	if(!run->window)
+		return pl_fail(run->err, PL_ENOMEM, "out of memory");
+
+	/* Everything resumed: nothing to fetch, no token needed. */
+	if(run->resumed == run->total)
+		return write_ready(run);
+	if(cfg->auth_error)
+		return pl_fail(run->err, PL_EAUTH, "%s", cfg->auth_error);
+	st = auth_new(&cfg->auth, &auth, run->err);
+	if(!st)
+		st = auth_token(auth, &token, run->err); /* fail fast */
+	if(st) {
+		auth_free(auth);
+		return st == PL_EUSAGE ? st : PL_EAUTH;
+	}
+
+	memset(&fc, 0, sizeof(fc));
+	fc.base_url = cfg->base_url;
+	fc.concurrency = cfg->concurrency;
+	fc.rate = cfg->rate;
+	fc.retries = cfg->retries;
+	fc.timeout_ms = cfg->timeout_ms;
+	fc.cacert = cfg->cacert;
+	fc.correlation_id = run->correlation_id;
+	fc.auth = auth;
+	fc.stop = cfg->stop;
+	log_info("fetching %zu tenants from %s, %u in flight%s",
+		 run->total - run->resumed, cfg->base_url, cfg->concurrency,
+		 cfg->rate > 0 ? "" : ", adaptive rate");
+	run->fetch_started_ms = wall_ms();
+	st = fetch_run(&fc, next_job, job_done, on_tick, run, &fs, run->err);
+	auth_free(auth);
+	if(st)
+		return st;
+	if(run->next_write != run->total)
+		return pl_fail(run->err, PL_EINTERNAL,
+			       "internal error: %zu of %zu tenants written",
+			       run->next_write, run->total);
+	log_debug("%llu requests, %llu retries, %llu throttled, max %u in "
+		  "flight", (unsigned long long)fs.requests,
+		  (unsigned long long)fs.retries,
+		  (unsigned long long)fs.throttled, fs.max_in_flight);
+	return PL_OK;
+}
+
+static enum pl_status write_summary(struct run *run)
+{
+	const struct summary_entry *e;
+	size_t n;
+	enum pl_status st = PL_OK;
+
+	if(!run->summary_report)
+		return PL_OK;
+	e = summary_sorted(run->summary, &n);
+	if(!e && n == (size_t)-1)
+		return pl_fail(run->err, PL_ENOMEM, "out of memory");
+	for(size_t i = 0; i < n && !st; i++)
+		st = report_write_summary_row(run->summary_report,
+					      e[i].qualification,
+					      e[i].vetting_status, e[i].count,
+					      run->err);
+	return st;
+}
+
+static void fill_counts(const struct run *run, struct manifest_counts *c)
+{
+	c->input_rows = run->input.rows;
+	c->valid = run->input.tenants;
+	c->duplicate = run->input.duplicates;
+	c->invalid = run->input.rejects;
+	c->blank = run->input.blanks;
+	c->fetched = run->fetched;
+	c->answered = run->answered;
+	c->not_found = run->not_found;
+	c->failed = run->failed;
+	c->rows_written = run->rows_written;
+}
+
+/* Commit every report; on the first failure abort the rest. */
+static enum pl_status commit_reports(struct run *run)
+{
+	enum pl_status st = PL_OK;
+
+	if(run->detail)
+		st = report_commit(run->detail, &run->detail_stats, run->err);
+	run->detail = NULL;
+	if(!st && run->summary_report)
+		st = report_commit(run->summary_report, &run->summary_stats,
+				   run->err);
+	run->summary_report = NULL;
+	if(!st && run->rejects)
+		st = report_commit(run->rejects, &run->rejects_stats,
+				   run->err);
+	run->rejects = NULL;
+	return st;
+}
+
+static void abort_reports(struct run *run)
+{
+	report_abort(run->detail);
+	report_abort(run->summary_report);
+	report_abort(run->rejects);
+	run->detail = run->summary_report = run->rejects = NULL;
+}
+
+static enum pl_status write_manifest(struct run *run, int exit_code)
+{
+	const struct pipeline_config *cfg = run->cfg;
+	struct manifest m;
+	struct manifest_output outs[3];
+	struct manifest_option opts[8];
+	char conc[16], retries[16], timeout[32], rate[32], excel[8];
+	size_t n = 0;
+
+	memset(&m, 0, sizeof(m));
+	outs[n++] = (struct manifest_output){
+		"detail", cfg->output, report_format_name(cfg->format),
+		run->detail_stats.rows, run->detail_stats.file.bytes,
+		run->detail_stats.file.sha256};
+	if(cfg->summary)
+		outs[n++] = (struct manifest_output){
+			"summary", cfg->summary,
+			report_format_name(run->summary_format),
+			run->summary_stats.rows, run->summary_stats.file.bytes,
+			run->summary_stats.file.sha256};
+	if(cfg->rejects)
+		outs[n++] = (struct manifest_output){
+			"rejects", cfg->rejects, "csv",
+			run->rejects_stats.rows, run->rejects_stats.file.bytes,
+			run->rejects_stats.file.sha256};
+	snprintf(conc, sizeof(conc), "%u", cfg->concurrency);
+	snprintf(retries, sizeof(retries), "%u", cfg->retries);
+	snprintf(timeout, sizeof(timeout), "%.3f",
+		 (double)cfg->timeout_ms / 1000.0);
+	snprintf(rate, sizeof(rate), "%g", cfg->rate);
+	snprintf(excel, sizeof(excel), "%s", cfg->excel_safe ? "true"
+							     : "false");
+	opts[0] = (struct manifest_option){"base_url", cfg->base_url};
+	opts[1] = (struct manifest_option){"column", cfg->column};
+	opts[2] = (struct manifest_option){"format",
+					   report_format_name(cfg->format)};
+	opts[3] = (struct manifest_option){"excel_safe", excel};
+	opts[4] = (struct manifest_option){"retries", retries};
+	opts[5] = (struct manifest_option){"timeout_s", timeout};
+	opts[6] = (struct manifest_option){"concurrency", conc};
+	opts[7] = (struct manifest_option){"rate_per_s",
+					   cfg->rate > 0 ? rate : NULL};
+
+	m.version = QR_VERSION;
+	m.correlation_id = run->correlation_id;
+	m.started_ms = run->started_ms;
+	m.ended_ms = wall_ms();
+	m.input_path = cfg->input;
+	m.input_sha256 = run->input_sha256;
+	m.input_bytes = run->input_bytes;
+	m.options = opts;
+	m.noptions = sizeof(opts) / sizeof(opts[0]);
+	fill_counts(run, &m.counts);
+	m.outputs = outs;
+	m.noutputs = n;
+	m.exit_code = exit_code;
+	return manifest_write(cfg->manifest, &m, run->err);
+}
+
+/* The short human summary at the end of a run, on stderr. */
+static void print_summary(struct run *run)
+{
+	double secs = (double)(wall_ms() - run->started_ms) / 1000.0;
+	double fetch_secs = run->fetch_started_ms
+		? (double)(wall_ms() - run->fetch_started_ms) / 1000.0 : 0;
+	const struct summary_entry *e;
+	char line[1024];
+	size_t n, len = 0;
+
+	log_info("summary: %lu input rows: %lu valid, %lu duplicate, %lu "
+		 "invalid, %lu blank", run->input.rows, run->input.tenants,
+		 run->input.duplicates, run->input.rejects,
+		 run->input.blanks);
+	log_info("summary: %lu fetched, %lu resumed from journal: %lu "
+		 "answered, %lu not found, %lu failed", run->fetched,
+		 run->resumed, run->answered, run->not_found, run->failed);
+	e = summary_sorted(run->summary, &n);
+	line[0] = '\0';
+	for(size_t i = 0; e && i < n && len < sizeof(line) - 1; i++) {
+		int k = snprintf(line + len, sizeof(line) - len, "%s%s%s%s %lu",
+				 i ? ", " : "",
+				 e[i].qualification ? e[i].qualification : "",
+				 e[i].qualification ? "/" : "",
+				 e[i].vetting_status ? e[i].vetting_status
+						     : "(no status)",
+				 e[i].count);
+		if(k < 0)
+			break;
+		len += (size_t)k;
+	}
+	if(line[0])
+		log_info("summary: by status: %s", line);
+	log_info("summary: %.2f s wall, %.1f tenants/s", secs,
+		 fetch_secs > 0 ? (double)run->fetched / fetch_secs : 0.0);
+}
+
+enum pl_status pipeline_run(const struct pipeline_config *cfg,
+			    struct pipeline_result *res, struct pl_err *err)
+{
+	struct run run;
+	struct manifest_counts counts;
+	enum pl_status st;
+	int signo;
+
+	memset(&run, 0, sizeof(run));
+	memset(res, 0, sizeof(*res));
+	run.cfg = cfg;
+	run.err = err;
+	run.started_ms = wall_ms();
+	memcpy(run.correlation_id, cfg->correlation_id,
+	       sizeof(run.correlation_id));
+	run.tenants = tenantset_new();
+	run.summary = summary_new();
+	run.input_hash = EVP_MD_CTX_new();
+	if(!run.tenants || !run.summary || !run.input_hash ||
+	   !EVP_DigestInit_ex(run.input_hash, EVP_sha256(), NULL)) {
+		st = pl_fail(err, PL_ENOMEM, "out of memory");
+		goto out;
+	}
+
+	/* The correlation ID goes on every log line, so settle it first: the
+	 * journal's own when resuming, else the given one, else a new one. */
+	if(!run.correlation_id[0] && cfg->journal)
+		peek_journal_correlation(cfg->journal, run.correlation_id);
+	if(!run.correlation_id[0])
+		ids_new_correlation(run.correlation_id);
+	log_set_correlation(run.correlation_id);
+	log_info("correlation ID %s", run.correlation_id);
+
+	if(cfg->rejects) {
+		st = report_open_rejects(cfg->rejects, cfg->excel_safe,
+					 &run.rejects, err);
+		if(st)
+			goto out;
+	}
+	st = read_input(&run);
+	if(!st)
+		st = open_reports(&run);
+	if(!st && cfg->journal)
+		st = open_journal(&run);
+	if(st)
+		goto out;
+
+	run.progress = progress_new(cfg->progress);
+	st = fetch_all(&run);
+	progress_finish(run.progress);
+	run.progress = NULL;
+	if(run.journal) {
+		struct pl_err jerr;
+		enum pl_status jst = journal_close(run.journal, &jerr);
+
+		run.journal = NULL;
+		if(jst && !st) {
+			*err = jerr;
+			st = jst;
+		}
+	}
+	if(!st)
+		st = write_summary(&run);
+	if(st)
+		goto out;
+
+	fill_counts(&run, &counts);
+	if(!manifest_counts_tie_out(&counts, err)) {
+		st = PL_EINTERNAL;
+		goto out;
+	}
+	st = commit_reports(&run);
+	if(st)
+		goto out;
+	res->failed = run.failed;
+	res->exit_code = run.failed ? QR_EXIT_FAILURES : QR_EXIT_OK;
+	if(cfg->manifest)
+		st = write_manifest(&run, res->exit_code);
+	if(!cfg->quiet)
+		print_summary(&run);
+
+out:
+	if(run.journal) {
+		struct pl_err jerr;
+
+		journal_close(run.journal, &jerr);
+	}
+	progress_finish(run.progress);
+	abort_reports(&run);
+	if(st) {
+		signo = cfg->stop ? (int)*cfg->stop : 0;
+		res->exit_code = pl_exit_code(st, signo);
+	}
+	for(size_t i = 0; run.window && i < run.window_size; i++) {
+		tenant_record_release(run.window[i]);
+		free(run.window[i]);
+	}
+	free(run.window);
+	EVP_MD_CTX_free(run.input_hash);
+	summary_free(run.summary);
+	tenantset_free(run.tenants);
+	return st;
+}

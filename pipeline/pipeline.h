@@ -1,0 +1,69 @@
+/*
+ * pipeline.h: the whole job, wired; the only header the CLI needs.
+ *
+ *   read CSV -> validate + dedupe IDs -> fetch concurrently (bounded,
+ *   retried, rate-limited) -> normalize JSON into rows -> write detail +
+ *   summary reports (+ rejects, journal, manifest)
+ *
+ * The input is read completely first (streaming: only the 16-byte IDs are
+ * kept), so input errors stop the run before any request and the total is
+ * known for progress. Answers arrive in any order; a reorder window puts
+ * rows back in input order before they are written, so the same input,
+ * correlation ID and answers give the same bytes.
+ */
+#ifndef QR_PIPELINE_H
+#define QR_PIPELINE_H
+
+#include <signal.h>
+
+#include "auth.h"
+#include "log.h"
+#include "record.h"
+#include "report.h"
+#include "status.h"
+
+enum progress_mode { PROGRESS_AUTO = -1, PROGRESS_OFF = 0, PROGRESS_ON = 1 };
+
+struct pipeline_config {
+	const char *input;        /* path, "-" = stdin */
+	const char *output;       /* detail report, "-" = stdout */
+	const char *summary;      /* NULL = no summary report */
+	const char *rejects;      /* NULL = no rejects file */
+	const char *journal;      /* NULL = no journal */
+	const char *manifest;     /* NULL = default (beside a file output) */
+	int format_set;           /* -f given */
+	enum report_format format;
+	int excel_safe;
+	const char *column;       /* --column, NULL = auto */
+
+	const char *base_url;
+	unsigned concurrency;
+	double rate;              /* 0 = adaptive */
+	unsigned retries;
+	long timeout_ms;
+	const char *cacert;
+	char correlation_id[GUID_STR_LEN + 1]; /* "" = new (or journal's) */
+
+	struct auth_config auth;  /* secrets borrowed from the CLI */
+	/* Why no credential could be had, or NULL. Reported (exit 4) only
+	 * once the input has been read and holds a tenant to fetch, so input
+	 * errors keep their own exit code and an input without valid IDs
+	 * needs no token. */
+	const char *auth_error;
+
+	enum progress_mode progress;
+	int quiet;                /* no human summary on stderr */
+	volatile sig_atomic_t *stop; /* set to the signal number */
+};
+
+struct pipeline_result {
+	unsigned long failed;     /* tenants with an Error row */
+	int exit_code;            /* the contract's exit code */
+};
+
+/* Run the job. The returned status maps to the exit code through
+ * pl_exit_code(); PL_OK with res->failed > 0 means exit 1. */
+enum pl_status pipeline_run(const struct pipeline_config *cfg,
+			    struct pipeline_result *res, struct pl_err *err);
+
+#endif
