@@ -5,7 +5,12 @@
  * final rename(2) is atomic); outfile_commit() flushes, fsyncs, renames and
  * fsyncs the directory. outfile_abort() unlinks the temporary file, so a
  * failed or interrupted run leaves nothing at the final path. "-" writes
- * to stdout directly (no temporary file; commit only flushes).
+ * to stdout directly (no temporary file; commit flushes, and fsyncs only
+ * a regular file). A target that exists and is not a regular file
+ * (/dev/null, /dev/full, a FIFO) is also written in place: renaming over
+ * it would replace the device node.
+ * The temporary file is ".<base>.<pid>.<n>.tmp", created O_EXCL with mode
+ * 0666, so the umask sets the report's permissions as for any new file.
  *
  * With gzip set, bytes are deflated (zlib, gzip framing) on the way out.
  * Byte count and SHA-256 (OpenSSL EVP) are of the bytes that reach the

@@ -5,6 +5,8 @@
  * header row of the contract's column names), NDJSON (one object per line,
  * numbers as numbers, empty strings as null) and gzipped NDJSON. Every
  * report goes through an outfile, so it appears atomically at commit.
+ * CSV values are bytes verbatim; NDJSON strings are made valid UTF-8 (each
+ * ill-formed sequence becomes U+FFFD) so every line parses.
  *
  * Detail columns, in order: tenant_id, qualification, vetting_status,
  * vetting_reason, vetting_created_date, http_status, attempts, error,

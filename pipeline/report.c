@@ -1,0 +1,256 @@
+#include "report.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "report_impl.h"
+
+enum report_kind { KIND_DETAIL, KIND_SUMMARY, KIND_REJECTS };
+
+struct report {
+	struct outfile *out;
+	enum report_format format;
+	int excel_safe;
+	uint64_t rows;
+	struct report_buf line;    /* the record(s) being built */
+	struct report_buf scratch; /* CSV working space */
+};
+
+void report_buf_release(struct report_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+int report_buf_reserve(struct report_buf *b, size_t extra)
+{
+	size_t cap = b->cap ? b->cap : 256;
+	char *grown;
+
+	if(extra > SIZE_MAX / 2 - b->len)
+		return -1;
+	if(b->len + extra <= b->cap)
+		return 0;
+	while(cap < b->len + extra)
+		cap *= 2;
+	grown = realloc(b->data, cap);
+	if(!grown)
+		return -1;
+	b->data = grown;
+	b->cap = cap;
+	return 0;
+}
+
+int report_buf_add(struct report_buf *b, const void *p, size_t n)
+{
+	if(!n)
+		return 0;
+	if(report_buf_reserve(b, n))
+		return -1;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int report_buf_addstr(struct report_buf *b, const char *s)
+{
+	return report_buf_add(b, s, strlen(s));
+}
+
+static int has_suffix(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len >= n && !strcasecmp(s + len - n, suffix);
+}
+
+enum report_format report_format_from_path(const char *path)
+{
+	size_t len = path ? strlen(path) : 0;
+
+	if(has_suffix(path, len, ".ndjson.gz") ||
+	   has_suffix(path, len, ".jsonl.gz"))
+		return REPORT_NDJSON_GZ;
+	if(has_suffix(path, len, ".ndjson") || has_suffix(path, len, ".jsonl"))
+		return REPORT_NDJSON;
+	return REPORT_CSV;
+}
+
+int report_format_parse(const char *name, enum report_format *out)
+{
+	static const enum report_format all[] = {REPORT_CSV, REPORT_NDJSON,
+						 REPORT_NDJSON_GZ};
+
+	for(size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++) {
+		if(!strcmp(name, report_format_name(all[i]))) {
+			*out = all[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *report_format_name(enum report_format fmt)
+{
+	switch(fmt) {
+	case REPORT_CSV: return "csv";
+	case REPORT_NDJSON: return "ndjson";
+	case REPORT_NDJSON_GZ: return "ndjson.gz";
+	}
+	return "csv";
+}
+
+/*
+ * Hand the built record(s) to the outfile and reset the buffer;
+ * build_failed is a row builder's -1 (out of memory).
+ */
+static enum pl_status emit(struct report *r, int build_failed, uint64_t rows,
+			   struct pl_err *err)
+{
+	enum pl_status rc;
+
+	if(build_failed) {
+		r->line.len = 0;
+		return pl_fail(err, PL_ENOMEM, "out of memory");
+	}
+	rc = outfile_write(r->out, r->line.data, r->line.len, err);
+	r->line.len = 0;
+	if(!rc)
+		r->rows += rows;
+	return rc;
+}
+
+static enum pl_status open_report(const char *path, enum report_kind kind,
+				  enum report_format format, int excel_safe,
+				  struct report **out, struct pl_err *err)
+{
+	struct report *r;
+	enum pl_status rc;
+	int bad = 0;
+
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if(!r)
+		return pl_fail(err, PL_ENOMEM, "out of memory");
+	r->format = format;
+	r->excel_safe = format == REPORT_CSV && excel_safe;
+	rc = outfile_open(path, format == REPORT_NDJSON_GZ, &r->out, err);
+	if(rc) {
+		free(r);
+		return rc;
+	}
+	/* CSV reports carry their header even when no row follows. */
+	if(format == REPORT_CSV) {
+		if(kind == KIND_DETAIL)
+			bad = report_csv_detail_header(&r->line);
+		else if(kind == KIND_SUMMARY)
+			bad = report_csv_summary_header(&r->line);
+		else
+			bad = report_csv_rejects_header(&r->line);
+		rc = emit(r, bad, 0, err);
+		if(rc) {
+			report_abort(r);
+			return rc;
+		}
+	}
+	*out = r;
+	return PL_OK;
+}
+
+enum pl_status report_open_detail(const char *path,
+				  const struct report_options *opt,
+				  struct report **out, struct pl_err *err)
+{
+	return open_report(path, KIND_DETAIL, opt->format, opt->excel_safe,
+			   out, err);
+}
+
+enum pl_status report_open_summary(const char *path,
+				   const struct report_options *opt,
+				   struct report **out, struct pl_err *err)
+{
+	return open_report(path, KIND_SUMMARY, opt->format, opt->excel_safe,
+			   out, err);
+}
+
+enum pl_status report_open_rejects(const char *path, int excel_safe,
+				   struct report **out, struct pl_err *err)
+{
+	return open_report(path, KIND_REJECTS, REPORT_CSV, excel_safe, out,
+			   err);
+}
+
+enum pl_status report_write_tenant(struct report *r,
+				   const struct tenant_record *rec,
+				   struct pl_err *err)
+{
+	int bad;
+
+	if(r->format == REPORT_CSV)
+		bad = report_csv_detail_rows(&r->line, &r->scratch, rec,
+					     r->excel_safe);
+	else
+		bad = report_ndjson_detail_rows(&r->line, rec);
+	return emit(r, bad, rec->nrows, err);
+}
+
+enum pl_status report_write_summary_row(struct report *r,
+					const char *qualification,
+					const char *vetting_status,
+					unsigned long count,
+					struct pl_err *err)
+{
+	int bad;
+
+	if(r->format == REPORT_CSV)
+		bad = report_csv_summary_row(&r->line, &r->scratch,
+					     qualification, vetting_status,
+					     count, r->excel_safe);
+	else
+		bad = report_ndjson_summary_row(&r->line, qualification,
+						vetting_status, count);
+	return emit(r, bad, 1, err);
+}
+
+enum pl_status report_write_reject(struct report *r, unsigned long line,
+				   const char *value, size_t value_len,
+				   const char *reason, struct pl_err *err)
+{
+	int bad = report_csv_reject_row(&r->line, &r->scratch, line, value,
+					value_len, reason, r->excel_safe);
+
+	return emit(r, bad, 1, err);
+}
+
+static void report_free(struct report *r)
+{
+	report_buf_release(&r->line);
+	report_buf_release(&r->scratch);
+	free(r);
+}
+
+enum pl_status report_commit(struct report *r, struct report_stats *stats,
+			     struct pl_err *err)
+{
+	struct outfile_stats fs;
+	enum pl_status rc;
+
+	rc = outfile_commit(r->out, &fs, err);
+	if(!rc && stats) {
+		stats->rows = r->rows;
+		stats->file = fs;
+	}
+	report_free(r);
+	return rc;
+}
+
+void report_abort(struct report *r)
+{
+	if(!r)
+		return;
+	outfile_abort(r->out);
+	report_free(r);
+}
