@@ -1,0 +1,296 @@
+/*
+ * pcsim: a local simulator of the Partner Center qualifications API, for
+ * qualreport's demo, integration tests and benchmarks. main() parses the
+ * command line, starts the server on 127.0.0.1, prints the base URL as
+ * the first line of stdout and serves until SIGINT or SIGTERM.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "data.h"
+#include "pcsim.h"
+#include "server.h"
+
+static const char usage_text[] =
+"usage: pcsim [OPTIONS]\n"
+"\n"
+"Simulate the Partner Center API on 127.0.0.1. The first line of stdout\n"
+"is the base URL (http://127.0.0.1:PORT). Runs until SIGINT/SIGTERM.\n"
+"\n"
+"  --port N             port to listen on; 0 picks a free one (default 0)\n"
+"  --latency-ms N       delay every API answer by N ms (default 0)\n"
+"  --jitter-ms N        plus a uniform 0..N ms (default 0)\n"
+"  --fail-rate P        share of requests answered 500/503 (0..1)\n"
+"  --drop-rate P        share of connections closed without an answer\n"
+"  --malformed-rate P   share answered 200 with a truncated JSON body or\n"
+"                       an HTML page (the three rates add up to <= 1)\n"
+"  --unknown-rate P     share of tenants answering 404 Tenant not found\n"
+"  --throttle-rps R     global rate limit: a burst of max(1, R/10), then R\n"
+"                       per second; above it 429 with Retry-After\n"
+"  --doc-style          bodies as on the documentation page (indented,\n"
+"                       trailing commas, // comments)\n"
+"  --token T            require \"Authorization: Bearer T\"\n"
+"  --client-id ID       serve the client-credentials token endpoints\n"
+"                       POST /{tenant}/oauth2/token and .../v2.0/token;\n"
+"                       the secret comes from PCSIM_CLIENT_SECRET or\n"
+"  --client-secret S    (briefly visible to other users: prefer the env)\n"
+"  --token-ttl SECONDS  lifetime of issued tokens (default 3600)\n"
+"  --data FILE          scripted answers per tenant (JSON object)\n"
+"  --seed N             seed of the generated answers and faults (default 0)\n"
+"  --threads N          server threads (default: number of CPUs)\n"
+"  --help               show this help\n"
+"\n"
+"Not API (never delayed, throttled or authenticated): GET /stats,\n"
+"POST /stats/reset.\n";
+
+static void die_usage(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+static void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "pcsim: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'pcsim --help'.\n");
+	exit(2);
+}
+
+static unsigned long long parse_uint(const char *opt, const char *s,
+				     unsigned long long max)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if(!*s || *s == '-' || *end || errno || v > max) {
+		fprintf(stderr, "pcsim: %s: bad value '%s' (0..%llu)\n", opt,
+			s, max);
+		fprintf(stderr, "Try 'pcsim --help'.\n");
+		exit(2);
+	}
+	return v;
+}
+
+static double parse_double(const char *opt, const char *s, double max)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if(!*s || *end || errno || !isfinite(v) || v < 0 || v > max) {
+		fprintf(stderr, "pcsim: %s: bad value '%s' (0..%g)\n", opt, s,
+			max);
+		fprintf(stderr, "Try 'pcsim --help'.\n");
+		exit(2);
+	}
+	return v;
+}
+
+/* Sockets are files: 2,000 waiting clients need more than 1,024. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if(getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+enum {
+	OPT_PORT = 256, OPT_LATENCY, OPT_JITTER, OPT_FAIL, OPT_DROP,
+	OPT_MALFORMED, OPT_UNKNOWN, OPT_THROTTLE, OPT_DOC, OPT_TOKEN,
+	OPT_CLIENT_ID, OPT_CLIENT_SECRET, OPT_TTL, OPT_DATA, OPT_SEED,
+	OPT_THREADS, OPT_HELP
+};
+
+static const struct option options[] = {
+	{"client-id", required_argument, NULL, OPT_CLIENT_ID},
+	{"client-secret", required_argument, NULL, OPT_CLIENT_SECRET},
+	{"data", required_argument, NULL, OPT_DATA},
+	{"doc-style", no_argument, NULL, OPT_DOC},
+	{"drop-rate", required_argument, NULL, OPT_DROP},
+	{"fail-rate", required_argument, NULL, OPT_FAIL},
+	{"help", no_argument, NULL, OPT_HELP},
+	{"jitter-ms", required_argument, NULL, OPT_JITTER},
+	{"latency-ms", required_argument, NULL, OPT_LATENCY},
+	{"malformed-rate", required_argument, NULL, OPT_MALFORMED},
+	{"port", required_argument, NULL, OPT_PORT},
+	{"seed", required_argument, NULL, OPT_SEED},
+	{"threads", required_argument, NULL, OPT_THREADS},
+	{"throttle-rps", required_argument, NULL, OPT_THROTTLE},
+	{"token", required_argument, NULL, OPT_TOKEN},
+	{"token-ttl", required_argument, NULL, OPT_TTL},
+	{"unknown-rate", required_argument, NULL, OPT_UNKNOWN},
+	{NULL, 0, NULL, 0}
+};
+
+static void parse_args(int argc, char **argv, struct pcsim_config *cfg)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *env_secret = getenv("PCSIM_CLIENT_SECRET");
+	char name[32];
+	int c, li = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->token_ttl = 3600;
+	cfg->threads = ncpu > 0 ? (unsigned)ncpu : 1;
+	opterr = 0;
+	while((c = getopt_long(argc, argv, "", options, &li)) != -1) {
+		snprintf(name, sizeof(name), "--%s", options[li].name);
+		switch(c) {
+		case OPT_PORT:
+			cfg->port = (unsigned)parse_uint(name, optarg, 65535);
+			break;
+		case OPT_LATENCY:
+			cfg->latency_ms = (unsigned)parse_uint(name, optarg,
+							       3600000);
+			break;
+		case OPT_JITTER:
+			cfg->jitter_ms = (unsigned)parse_uint(name, optarg,
+							      3600000);
+			break;
+		case OPT_FAIL:
+			cfg->fail_rate = parse_double(name, optarg, 1);
+			break;
+		case OPT_DROP:
+			cfg->drop_rate = parse_double(name, optarg, 1);
+			break;
+		case OPT_MALFORMED:
+			cfg->malformed_rate = parse_double(name, optarg, 1);
+			break;
+		case OPT_UNKNOWN:
+			cfg->unknown_rate = parse_double(name, optarg, 1);
+			break;
+		case OPT_THROTTLE:
+			cfg->throttle_rps = parse_double(name, optarg, 1e9);
+			break;
+		case OPT_DOC:
+			cfg->doc_style = 1;
+			break;
+		case OPT_TOKEN:
+			if(!*optarg)
+				die_usage("%s: empty token", "--token");
+			cfg->token = optarg;
+			break;
+		case OPT_CLIENT_ID:
+			if(!*optarg)
+				die_usage("%s: empty client id", "--client-id");
+			cfg->client_id = optarg;
+			break;
+		case OPT_CLIENT_SECRET:
+			free(cfg->client_secret);
+			cfg->client_secret = strdup(optarg);
+			/* Hide it from ps from now on. */
+			memset(optarg, 0, strlen(optarg));
+			break;
+		case OPT_TTL:
+			cfg->token_ttl = (unsigned)parse_uint(name, optarg,
+							      31536000);
+			if(!cfg->token_ttl)
+				die_usage("%s: must be at least 1",
+					  "--token-ttl");
+			break;
+		case OPT_DATA:
+			cfg->data_path = optarg;
+			break;
+		case OPT_SEED:
+			cfg->seed = parse_uint(name, optarg, UINT64_MAX);
+			break;
+		case OPT_THREADS:
+			cfg->threads = (unsigned)parse_uint(name, optarg, 1024);
+			if(!cfg->threads)
+				die_usage("%s: must be at least 1",
+					  "--threads");
+			break;
+		case OPT_HELP:
+			fputs(usage_text, stdout);
+			exit(0);
+		default:
+			if(optopt == OPT_DOC || optopt == OPT_HELP)
+				fprintf(stderr, "pcsim: option '%s' takes no "
+					"argument\n", argv[optind - 1]);
+			else if(optopt)
+				fprintf(stderr, "pcsim: option '%s' requires "
+					"an argument\n", argv[optind - 1]);
+			else
+				fprintf(stderr, "pcsim: unknown option "
+					"'%s'\n", argv[optind - 1]);
+			fprintf(stderr, "Try 'pcsim --help'.\n");
+			exit(2);
+		}
+	}
+	if(optind < argc)
+		die_usage("unexpected argument '%s'", argv[optind]);
+	if(cfg->drop_rate + cfg->fail_rate + cfg->malformed_rate >
+	   1 + 1e-9)
+		die_usage("%s add up to more than 1",
+			  "--drop-rate, --fail-rate and --malformed-rate");
+	if(!cfg->client_secret && env_secret && *env_secret)
+		cfg->client_secret = strdup(env_secret);
+	if(cfg->client_secret && !cfg->client_id)
+		die_usage("%s needs --client-id", "a client secret");
+	if(cfg->client_id && (!cfg->client_secret || !*cfg->client_secret))
+		die_usage("%s needs a secret: set PCSIM_CLIENT_SECRET",
+			  "--client-id");
+}
+
+int main(int argc, char **argv)
+{
+	struct pcsim_config cfg;
+	struct data_set *data = NULL;
+	struct server *srv;
+	struct pl_err err = {{0}};
+	sigset_t stop;
+	int sig = 0;
+
+	parse_args(argc, argv, &cfg);
+	if(cfg.data_path &&
+	   data_set_load(cfg.data_path, &data, &err) != PL_OK) {
+		fprintf(stderr, "pcsim: error: %s\n", err.msg);
+		return 2;
+	}
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	/* Block the stop signals in every thread: main() takes them with
+	 * sigwait() and shuts down in order. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
+	if(server_start(&cfg, data, &srv, &err) != PL_OK) {
+		fprintf(stderr, "pcsim: error: %s\n", err.msg);
+		free(cfg.client_secret);
+		return 2;
+	}
+	printf("http://127.0.0.1:%u\n", server_port(srv));
+	fflush(stdout);
+	fprintf(stderr, "pcsim: serving http://127.0.0.1:%u (threads %u, "
+		"seed %llu%s%s)\n", server_port(srv), cfg.threads,
+		(unsigned long long)cfg.seed,
+		cfg.data_path ? ", data " : "",
+		cfg.data_path ? cfg.data_path : "");
+
+	while(sigwait(&stop, &sig) != 0)
+		;
+	server_stop(srv);
+	if(cfg.client_secret) {
+		memset(cfg.client_secret, 0, strlen(cfg.client_secret));
+		free(cfg.client_secret);
+	}
+	return 0;
+}

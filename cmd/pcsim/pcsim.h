@@ -1,0 +1,43 @@
+/*
+ * pcsim.h: the simulator's configuration, shared by main.c (which fills
+ * it from the command line) and server.c (which serves it).
+ *
+ * Ownership: struct pcsim_config borrows every string it points to (argv,
+ * the environment); client_secret is the one exception and is owned, so
+ * main() can wipe it.
+ */
+#ifndef PCSIM_H
+#define PCSIM_H
+
+#include <stdint.h>
+#include <time.h>
+
+struct pcsim_config {
+	unsigned port;            /* 0: any free port */
+	unsigned latency_ms;      /* added to every API answer */
+	unsigned jitter_ms;       /* plus uniform 0..jitter_ms */
+	double fail_rate;         /* 500/503 share of requests */
+	double drop_rate;         /* connections closed without an answer */
+	double malformed_rate;    /* 200 with a truncated body or HTML */
+	double unknown_rate;      /* share of tenants answering 404 */
+	double throttle_rps;      /* 0: no throttling */
+	int doc_style;            /* bodies as on the documentation page */
+	const char *token;        /* static bearer token, NULL: none */
+	const char *client_id;    /* client-credentials app, NULL: none */
+	char *client_secret;      /* owned; required with client_id */
+	unsigned token_ttl;       /* seconds an issued token lives */
+	const char *data_path;    /* scripted answers, NULL: none */
+	uint64_t seed;
+	unsigned threads;         /* MHD worker threads, >= 1 */
+};
+
+/* Monotonic clock in nanoseconds: every deadline in pcsim uses it. */
+static inline uint64_t pcsim_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#endif

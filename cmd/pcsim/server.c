@@ -1,0 +1,940 @@
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "ids.h"
+#include "scenario.h"
+#include "tenantmap.h"
+#include "timer.h"
+#include "tokens.h"
+
+#define CONNECTION_LIMIT 10000
+#define LISTEN_BACKLOG 4096
+#define IDLE_TIMEOUT_S 120
+/*
+ * Per-connection memory (request headers, reply headers). MHD 0.9.75
+ * zeroes the whole pool after every request, so the 32 KiB default costs
+ * a 32 KiB memset per request; 16 KiB still takes any real client's
+ * headers, bearer tokens included.
+ */
+#define CONNECTION_MEMORY (16 * 1024)
+/* A delayed answer queued later than this after its deadline is late. */
+#define LATE_NS (10 * 1000000ull)
+#define POST_MAX (64 * 1024)   /* token request bodies are tiny */
+#define FORM_VALUE_MAX 1024
+#define WWW_AUTHENTICATE \
+	"OAuth realm=urn:cpsvc:cpid:1ef0a1c4-7c5e-4b6b-9d2f-5a4e0c1d9b37"
+
+enum route {
+	ROUTE_API,        /* /v1/customers/{id}/qualifications */
+	ROUTE_API_OTHER,  /* another path under /v1/ */
+	ROUTE_TOKEN_V1,
+	ROUTE_TOKEN_V2,
+	ROUTE_STATS,
+	ROUTE_STATS_RESET,
+	ROUTE_OTHER
+};
+
+/* Counters for /stats; relaxed atomics, each one exact on its own. */
+struct stats {
+	atomic_uint_fast64_t requests;
+	atomic_uint_fast64_t by_status[600];
+	atomic_uint_fast64_t throttled;
+	atomic_uint_fast64_t dropped;
+	atomic_uint_fast64_t violations;
+	atomic_uint_fast64_t tokens_issued;
+	atomic_uint_fast64_t unauthorized;
+	atomic_int_fast64_t in_flight;
+	atomic_int_fast64_t max_in_flight;
+	atomic_uint_fast64_t delayed;      /* answers sent after a delay */
+	atomic_uint_fast64_t late;         /* ... more than LATE_NS late */
+	atomic_uint_fast64_t max_late_us;
+};
+
+struct server {
+	const struct pcsim_config *cfg;
+	struct MHD_Daemon *daemon;
+	struct timer *timer;
+	struct tenant_map *tenants;
+	struct token_store *tokens;  /* NULL without --client-id */
+	struct data_set *data;
+	struct scenario_rates rates;
+	pthread_mutex_t bucket_mu;
+	struct scenario_bucket bucket;
+	uint64_t start_ns;
+	unsigned port;
+	struct stats st;
+};
+
+/*
+ * One request's state, from its first handler call (headers only) to
+ * MHD_OPTION_NOTIFY_COMPLETED. The answer is decided and built as a
+ * complete MHD_Response as soon as the request is complete; a delayed
+ * one waits in resp while the connection is suspended.
+ */
+struct req {
+	struct server *srv;
+	struct MHD_Connection *conn;
+	enum route route;
+	int counted;          /* in requests and in in_flight */
+	int in_flight;        /* still counted in in_flight */
+	int suspended;        /* waiting for the timer */
+	int answered;         /* finish() ran */
+	int drop;             /* close without answering */
+	unsigned status;
+	uint64_t deadline_ns; /* of a delayed answer */
+	struct MHD_Response *resp;
+	char *post;           /* urlencoded body, NUL-terminated */
+	size_t post_len;
+	int post_too_big;
+};
+
+/* A small fast PRNG per thread, for IDs the client did not send. */
+static _Thread_local uint64_t rng_state;
+
+static uint64_t rng_next(void)
+{
+	if(!rng_state) {
+		uint64_t seed = 0;
+
+		if(getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+			seed = (uint64_t)(uintptr_t)&seed ^
+			       (uint64_t)time(NULL);
+		rng_state = seed | 1;
+	}
+	rng_state += 0x9e3779b97f4a7c15ULL;
+	return scenario_mix(rng_state);
+}
+
+/* A random version 4 UUID, lowercase. */
+static void random_uuid(char out[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t a = rng_next(), b = rng_next();
+	uint8_t u[16];
+	int j = 0;
+
+	memcpy(u, &a, 8);
+	memcpy(u + 8, &b, 8);
+	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
+	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+	for(int i = 0; i < 16; i++) {
+		if(i == 4 || i == 6 || i == 8 || i == 10)
+			out[j++] = '-';
+		out[j++] = hex[u[i] >> 4];
+		out[j++] = hex[u[i] & 15];
+	}
+	out[j] = '\0';
+}
+
+static void in_flight_add(struct stats *st)
+{
+	int_fast64_t now = atomic_fetch_add_explicit(&st->in_flight, 1,
+						     memory_order_relaxed) + 1;
+	int_fast64_t max = atomic_load_explicit(&st->max_in_flight,
+						memory_order_relaxed);
+
+	while(now > max && !atomic_compare_exchange_weak_explicit(
+		      &st->max_in_flight, &max, now, memory_order_relaxed,
+		      memory_order_relaxed))
+		;
+}
+
+static void count(atomic_uint_fast64_t *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+static enum route route_of(const char *url, const char **id, size_t *idlen)
+{
+	static const char pre[] = "/v1/customers/";
+	static const char suf[] = "/qualifications";
+	const char *slash;
+
+	if(!strncasecmp(url, pre, sizeof(pre) - 1)) {
+		const char *p = url + sizeof(pre) - 1;
+
+		slash = strchr(p, '/');
+		if(slash && !strcasecmp(slash, suf)) {
+			*id = p;
+			*idlen = (size_t)(slash - p);
+			return ROUTE_API;
+		}
+		return ROUTE_API_OTHER;
+	}
+	if(!strncasecmp(url, "/v1/", 4))
+		return ROUTE_API_OTHER;
+	if(!strcmp(url, "/stats"))
+		return ROUTE_STATS;
+	if(!strcmp(url, "/stats/reset"))
+		return ROUTE_STATS_RESET;
+	slash = url[0] == '/' ? strchr(url + 1, '/') : NULL;
+	if(slash && slash > url + 1) {
+		if(!strcmp(slash, "/oauth2/token"))
+			return ROUTE_TOKEN_V1;
+		if(!strcmp(slash, "/oauth2/v2.0/token"))
+			return ROUTE_TOKEN_V2;
+	}
+	return ROUTE_OTHER;
+}
+
+/*
+ * Build r->resp from status and body (copied). ctype NULL: no
+ * Content-Type. Returns 0, or -1 when MHD is out of memory.
+ */
+static int make_response(struct req *r, unsigned status, const char *body,
+			 size_t len, const char *ctype)
+{
+	r->resp = MHD_create_response_from_buffer(len, (void *)body,
+						  MHD_RESPMEM_MUST_COPY);
+	if(!r->resp)
+		return -1;
+	r->status = status;
+	if(ctype)
+		MHD_add_response_header(r->resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+					ctype);
+	return 0;
+}
+
+static int json_reply(struct req *r, unsigned status, const char *body,
+		      size_t len)
+{
+	return make_response(r, status, body, len, "application/json");
+}
+
+/* The API's request-tracing headers, echoed or made up. */
+static void add_api_headers(struct req *r)
+{
+	const char *corr = MHD_lookup_connection_value(r->conn,
+		MHD_HEADER_KIND, "MS-CorrelationId");
+	const char *rid = MHD_lookup_connection_value(r->conn,
+		MHD_HEADER_KIND, "MS-RequestId");
+	char made[37];
+
+	if(!rid || !*rid) {
+		random_uuid(made);
+		rid = made;
+	}
+	MHD_add_response_header(r->resp, "MS-RequestId", rid);
+	if(corr && *corr)
+		MHD_add_response_header(r->resp, "MS-CorrelationId", corr);
+}
+
+static int api_error(struct req *r, unsigned status, long code,
+		     const char *desc)
+{
+	char body[SCENARIO_BODY_MAX];
+	size_t len = scenario_api_error(code, desc, body);
+
+	return json_reply(r, status, body, len);
+}
+
+enum auth { AUTH_OK, AUTH_MISSING, AUTH_DENIED };
+
+static enum auth check_auth(struct server *s, struct MHD_Connection *c,
+			    uint64_t now_ns)
+{
+	const char *h, *end;
+	size_t len;
+
+	if(!s->cfg->token && !s->tokens)
+		return AUTH_OK;
+	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					MHD_HTTP_HEADER_AUTHORIZATION);
+	if(!h || !*h)
+		return AUTH_MISSING;
+	if(strncasecmp(h, "Bearer ", 7))
+		return AUTH_DENIED;
+	for(h += 7; *h == ' '; h++)
+		;
+	for(end = h + strlen(h); end > h && end[-1] == ' '; end--)
+		;
+	len = (size_t)(end - h);
+	if(s->cfg->token && len == strlen(s->cfg->token) &&
+	   !memcmp(h, s->cfg->token, len))
+		return AUTH_OK;
+	if(s->tokens &&
+	   token_store_check(s->tokens, h, len, now_ns) == TOKEN_VALID)
+		return AUTH_OK;
+	return AUTH_DENIED;
+}
+
+/* The scripted answer a, with the API headers and a's own. */
+static int scripted_reply(struct req *r, const struct data_answer *a)
+{
+	if(a->drop) {
+		r->drop = 1;
+		return 0;
+	}
+	if(make_response(r, (unsigned)a->status, a->body ? a->body : "",
+			 a->body_len,
+			 a->has_content_type ? NULL : "application/json"))
+		return -1;
+	for(size_t i = 0; i < a->nheaders; i++)
+		MHD_add_response_header(r->resp, a->headers[i].name,
+					a->headers[i].value);
+	return 0;
+}
+
+/*
+ * The generated answer of tenant h at its served request n: a fault
+ * drawn for (h, n), else 404 for an unknown tenant, else its body.
+ */
+static int generated_reply(struct req *r, uint64_t h, uint32_t n)
+{
+	const struct pcsim_config *cfg = r->srv->cfg;
+	char body[SCENARIO_BODY_MAX], whole[SCENARIO_BODY_MAX];
+	struct scenario_profile p;
+	size_t len;
+	int html;
+
+	switch(scenario_fault(&r->srv->rates, h, n)) {
+	case FAULT_DROP:
+		r->drop = 1;
+		return 0;
+	case FAULT_FAIL:
+		return api_error(r, (unsigned)scenario_fail_status(h, n),
+				 800003, "Unexpected service error");
+	case FAULT_MALFORMED:
+		scenario_profile(h, &p);
+		p.bom = 0;
+		len = scenario_render(&p, 0, whole);
+		len = scenario_malformed(h, n, whole, len, body, &html);
+		return make_response(r, 200, body, len, html ?
+				     "text/html; charset=utf-8" :
+				     "application/json");
+	case FAULT_NONE:
+		break;
+	}
+	if(scenario_unknown(h, cfg->unknown_rate))
+		return api_error(r, 404, 60003, "Tenant not found");
+	scenario_profile(h, &p);
+	return json_reply(r, 200, body,
+			  scenario_render(&p, cfg->doc_style, body));
+}
+
+/*
+ * Decide the answer to a request under /v1/ and build it in r, checking
+ * in this order: token, path, method, tenant ID, throttle; then the
+ * scripted answer, else the generated one. Returns the delay in ms, or
+ * -1 when out of memory.
+ */
+static long decide_api(struct req *r, const char *method, const char *id,
+		       size_t idlen)
+{
+	struct server *s = r->srv;
+	const struct pcsim_config *cfg = s->cfg;
+	const struct data_answer *scripted;
+	uint64_t now_ns = pcsim_now_ns(), now_ms, h = 0;
+	char lower[37], body[SCENARIO_BODY_MAX], num[16];
+	uint8_t key[16];
+	unsigned retry_after = 0;
+	uint32_t n = 0;
+	int violation, rc;
+	long delay = -1;
+	enum auth auth;
+
+	auth = check_auth(s, r->conn, now_ns);
+	if(auth != AUTH_OK) {
+		count(&s->st.unauthorized);
+		rc = auth == AUTH_MISSING ?
+			api_error(r, 401, 800001, "Partner Token missing in "
+				  "request context") :
+			api_error(r, 401, 400, "Access denied");
+		if(!rc)
+			MHD_add_response_header(r->resp, "WWW-Authenticate",
+						WWW_AUTHENTICATE);
+		goto out;
+	}
+	if(r->route != ROUTE_API) {
+		rc = api_error(r, 404, 1000, "Not found");
+		goto out;
+	}
+	if(strcmp(method, MHD_HTTP_METHOD_GET) &&
+	   strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+		rc = api_error(r, 405, 405, "The requested resource does not "
+			       "support this HTTP method");
+		if(!rc)
+			MHD_add_response_header(r->resp, MHD_HTTP_HEADER_ALLOW,
+						"GET, HEAD");
+		goto out;
+	}
+	if(!scenario_parse_guid(id, idlen, lower, key)) {
+		rc = api_error(r, 400, 400, "The customer tenant id must be "
+			       "a GUID");
+		goto out;
+	}
+	h = scenario_tenant_hash(lower, cfg->seed);
+
+	if(cfg->throttle_rps > 0) {
+		pthread_mutex_lock(&s->bucket_mu);
+		retry_after = scenario_bucket_take(&s->bucket, now_ns);
+		pthread_mutex_unlock(&s->bucket_mu);
+	}
+	now_ms = (now_ns - s->start_ns) / 1000000u;
+	tenant_map_visit(s->tenants, key, now_ms,
+			 retry_after ? now_ms + retry_after * 1000ull : 0,
+			 &n, &violation);
+	if(violation)
+		count(&s->st.violations);
+	if(retry_after) {
+		count(&s->st.throttled);
+		rc = json_reply(r, 429, body,
+				scenario_throttle_body(retry_after, body));
+		snprintf(num, sizeof(num), "%u", retry_after);
+		if(!rc)
+			MHD_add_response_header(r->resp,
+						MHD_HTTP_HEADER_RETRY_AFTER,
+						num);
+		goto out;
+	}
+	scripted = data_set_find(s->data, key, n);
+	if(scripted) {
+		rc = scripted_reply(r, scripted);
+		delay = scripted->latency_ms;
+	} else {
+		rc = generated_reply(r, h, n);
+	}
+out:
+	if(rc)
+		return -1;
+	if(r->resp)
+		add_api_headers(r);
+	if(delay < 0)
+		delay = (long)cfg->latency_ms +
+			(long)scenario_jitter(h ? h : rng_next(), n,
+					      cfg->jitter_ms);
+	return delay;
+}
+
+/*
+ * Find name in an application/x-www-form-urlencoded body and decode its
+ * value into out. Returns 1 when found and it fits, 0 when absent, -1
+ * when too long or badly escaped.
+ */
+static int form_get(const char *body, const char *name, char *out,
+		    size_t cap)
+{
+	size_t nlen = strlen(name);
+	const char *p = body;
+
+	while(p && *p) {
+		const char *end = strchr(p, '&');
+		const char *stop = end ? end : p + strlen(p);
+
+		if((size_t)(stop - p) > nlen && !strncmp(p, name, nlen) &&
+		   p[nlen] == '=') {
+			size_t o = 0;
+
+			for(p += nlen + 1; p < stop; p++) {
+				int c = (unsigned char)*p;
+
+				if(c == '+') {
+					c = ' ';
+				} else if(c == '%') {
+					unsigned v;
+
+					if(stop - p < 3 ||
+					   sscanf(p + 1, "%2x", &v) != 1 ||
+					   !strchr("0123456789abcdefABCDEF",
+						   p[2]))
+						return -1;
+					c = (int)v;
+					p += 2;
+				}
+				if(o + 1 >= cap)
+					return -1;
+				out[o++] = (char)c;
+			}
+			out[o] = '\0';
+			return 1;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+/* Equal strings, in time independent of where they differ. */
+static int secret_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char diff = la != lb;
+
+	for(size_t i = 0; i < la; i++)
+		diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+	return !diff;
+}
+
+/* Quote s as a JSON string body (no quotes) into out. */
+static void json_escape(const char *s, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for(; *s && o + 7 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if(c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if(c < 0x20) {
+			o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* An Entra ID (AAD) style error. */
+static int aad_error(struct req *r, unsigned status, const char *error,
+		     long code, const char *desc)
+{
+	char trace[37], corr[37], stamp[32], body[SCENARIO_BODY_MAX];
+	time_t now = time(NULL);
+	struct tm tm;
+	int len;
+
+	ids_new_correlation(trace);
+	ids_new_correlation(corr);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%SZ", &tm);
+	len = snprintf(body, sizeof(body),
+		       "{\"error\":\"%s\",\"error_description\":\"AADSTS%ld: "
+		       "%s\\r\\nTrace ID: %s\\r\\nCorrelation ID: %s\\r\\n"
+		       "Timestamp: %s\",\"error_codes\":[%ld],"
+		       "\"timestamp\":\"%s\",\"trace_id\":\"%s\","
+		       "\"correlation_id\":\"%s\",\"error_uri\":"
+		       "\"https://login.microsoftonline.com/error?code=%ld\"}",
+		       error, code, desc, trace, corr, stamp, code, stamp,
+		       trace, corr, code);
+	if(len < 0 || (size_t)len >= sizeof(body))
+		len = 0;
+	return json_reply(r, status, body, (size_t)len);
+}
+
+static int missing_param(struct req *r, const char *name)
+{
+	char desc[128];
+
+	snprintf(desc, sizeof(desc), "The request body must contain the "
+		 "following parameter: '%s'.", name);
+	return aad_error(r, 400, "invalid_request", 900144, desc);
+}
+
+/* The client-credentials grant, v1 or v2 form. Returns -1 on no memory. */
+static int decide_token(struct req *r, const char *method)
+{
+	struct server *s = r->srv;
+	const struct pcsim_config *cfg = s->cfg;
+	int v2 = r->route == ROUTE_TOKEN_V2;
+	const char *body = r->post ? r->post : "";
+	char grant[FORM_VALUE_MAX], id[FORM_VALUE_MAX];
+	char secret[FORM_VALUE_MAX], target[FORM_VALUE_MAX];
+	char token[TOKEN_STR_LEN + 1], esc[2 * FORM_VALUE_MAX];
+	char out[SCENARIO_BODY_MAX + 2 * FORM_VALUE_MAX];
+	uint64_t now_ns = pcsim_now_ns();
+	int rc, len;
+
+	static const char no_client[] = "{\"error\":\"not_found\","
+		"\"error_description\":\"pcsim: no token endpoint without "
+		"--client-id\"}";
+
+	if(!s->tokens)
+		return json_reply(r, 404, no_client, sizeof(no_client) - 1);
+	if(strcmp(method, MHD_HTTP_METHOD_POST)) {
+		rc = aad_error(r, 405, "invalid_request", 900561,
+			       "The endpoint only accepts POST requests.");
+		if(!rc)
+			MHD_add_response_header(r->resp, MHD_HTTP_HEADER_ALLOW,
+						"POST");
+		return rc;
+	}
+	if(r->post_too_big)
+		return aad_error(r, 413, "invalid_request", 90002,
+				 "The request body is too large.");
+	if(form_get(body, "grant_type", grant, sizeof(grant)) != 1)
+		return missing_param(r, "grant_type");
+	if(strcmp(grant, "client_credentials"))
+		return aad_error(r, 400, "unsupported_grant_type", 70003,
+				 "The app requested an unsupported grant "
+				 "type.");
+	if(form_get(body, "client_id", id, sizeof(id)) != 1)
+		return missing_param(r, "client_id");
+	if(form_get(body, "client_secret", secret, sizeof(secret)) != 1)
+		return missing_param(r, "client_secret");
+	if(!secret_equal(id, cfg->client_id) ||
+	   !secret_equal(secret, cfg->client_secret)) {
+		memset(secret, 0, sizeof(secret));
+		count(&s->st.unauthorized);
+		return aad_error(r, 401, "invalid_client", 7000215,
+				 "Invalid client secret provided.");
+	}
+	memset(secret, 0, sizeof(secret));
+	if(form_get(body, v2 ? "scope" : "resource", target,
+		    sizeof(target)) != 1)
+		return missing_param(r, v2 ? "scope" : "resource");
+	if(token_store_issue(s->tokens, now_ns,
+			     now_ns + (uint64_t)cfg->token_ttl * 1000000000u,
+			     token))
+		return -1;
+	count(&s->st.tokens_issued);
+	if(v2) {
+		len = snprintf(out, sizeof(out),
+			       "{\"token_type\":\"Bearer\",\"expires_in\":%u,"
+			       "\"ext_expires_in\":%u,\"access_token\":"
+			       "\"%s\"}", cfg->token_ttl, cfg->token_ttl,
+			       token);
+	} else {
+		long long now = (long long)time(NULL);
+
+		json_escape(target, esc, sizeof(esc));
+		len = snprintf(out, sizeof(out),
+			       "{\"token_type\":\"Bearer\",\"expires_in\":"
+			       "\"%u\",\"ext_expires_in\":\"%u\","
+			       "\"expires_on\":\"%lld\",\"not_before\":"
+			       "\"%lld\",\"resource\":\"%s\","
+			       "\"access_token\":\"%s\"}", cfg->token_ttl,
+			       cfg->token_ttl, now + cfg->token_ttl,
+			       now - 300, esc, token);
+	}
+	rc = json_reply(r, 200, out, len > 0 ? (size_t)len : 0);
+	memset(token, 0, sizeof(token));
+	memset(out, 0, sizeof(out));
+	if(!rc) {
+		MHD_add_response_header(r->resp, "Cache-Control",
+					"no-store, no-cache");
+		MHD_add_response_header(r->resp, "Pragma", "no-cache");
+	}
+	return rc;
+}
+
+static int stats_reply(struct req *r)
+{
+	struct stats *st = &r->srv->st;
+	char body[16384];
+	size_t o = 0;
+	int first = 1;
+
+#define LOAD(x) ((unsigned long long)atomic_load_explicit(&(x), \
+	memory_order_relaxed))
+	o += (size_t)snprintf(body + o, sizeof(body) - o,
+			      "{\"requests\":%llu,\"by_status\":{",
+			      LOAD(st->requests));
+	for(unsigned i = 100; i < 600; i++) {
+		unsigned long long v = LOAD(st->by_status[i]);
+
+		if(!v)
+			continue;
+		o += (size_t)snprintf(body + o, sizeof(body) - o,
+				      "%s\"%u\":%llu", first ? "" : ",", i, v);
+		first = 0;
+	}
+	o += (size_t)snprintf(body + o, sizeof(body) - o,
+			      "},\"throttled\":%llu,\"dropped\":%llu,"
+			      "\"in_flight\":%lld,\"max_in_flight\":%lld,"
+			      "\"retry_after_violations\":%llu,"
+			      "\"tokens_issued\":%llu,\"unauthorized\":%llu,"
+			      "\"tenants\":%zu,\"delayed\":%llu,\"late\":%llu,"
+			      "\"max_late_ms\":%.3f}\n",
+			      LOAD(st->throttled), LOAD(st->dropped),
+			      (long long)atomic_load(&st->in_flight),
+			      (long long)atomic_load(&st->max_in_flight),
+			      LOAD(st->violations), LOAD(st->tokens_issued),
+			      LOAD(st->unauthorized),
+			      tenant_map_size(r->srv->tenants),
+			      LOAD(st->delayed), LOAD(st->late),
+			      (double)LOAD(st->max_late_us) / 1000);
+#undef LOAD
+	return json_reply(r, 200, body, o);
+}
+
+static void stats_reset(struct stats *st)
+{
+	atomic_store(&st->requests, 0);
+	for(unsigned i = 0; i < 600; i++)
+		atomic_store(&st->by_status[i], 0);
+	atomic_store(&st->throttled, 0);
+	atomic_store(&st->dropped, 0);
+	atomic_store(&st->violations, 0);
+	atomic_store(&st->tokens_issued, 0);
+	atomic_store(&st->unauthorized, 0);
+	atomic_store(&st->delayed, 0);
+	atomic_store(&st->late, 0);
+	atomic_store(&st->max_late_us, 0);
+	/* A gauge is not zeroed: its maximum restarts from the present. */
+	atomic_store(&st->max_in_flight, atomic_load(&st->in_flight));
+}
+
+/* Hand the built answer to MHD (or drop the connection). */
+static enum MHD_Result finish(struct req *r)
+{
+	struct stats *st = &r->srv->st;
+	enum MHD_Result ret;
+
+	r->answered = 1;
+	r->suspended = 0;
+	if(r->in_flight) {
+		atomic_fetch_sub_explicit(&st->in_flight, 1,
+					  memory_order_relaxed);
+		r->in_flight = 0;
+	}
+	if(r->drop || !r->resp) {
+		if(r->drop)
+			count(&st->dropped);
+		return MHD_NO;
+	}
+	ret = MHD_queue_response(r->conn, r->status, r->resp);
+	MHD_destroy_response(r->resp);
+	r->resp = NULL;
+	if(r->counted && r->status < 600)
+		count(&st->by_status[r->status]);
+	return ret;
+}
+
+/* How late a delayed answer is: "on time" is checked, not assumed. */
+static void note_lateness(struct stats *st, uint64_t deadline_ns)
+{
+	uint64_t now = pcsim_now_ns();
+	uint64_t late = now > deadline_ns ? now - deadline_ns : 0;
+	uint_fast64_t us = late / 1000, max;
+
+	count(&st->delayed);
+	if(late > LATE_NS)
+		count(&st->late);
+	max = atomic_load_explicit(&st->max_late_us, memory_order_relaxed);
+	while(us > max && !atomic_compare_exchange_weak_explicit(
+		      &st->max_late_us, &max, us, memory_order_relaxed,
+		      memory_order_relaxed))
+		;
+}
+
+static void resume_cb(void *arg)
+{
+	struct req *r = arg;
+
+	MHD_resume_connection(r->conn);
+}
+
+/*
+ * Keep a request body (a token request's form) up to POST_MAX bytes,
+ * NUL-terminated; beyond that only remember it was too big. Returns -1
+ * when out of memory.
+ */
+static int append_upload(struct req *r, const char *data, size_t n)
+{
+	char *p;
+
+	if(r->post_too_big || r->post_len + n > POST_MAX) {
+		r->post_too_big = 1;
+		return 0;
+	}
+	p = realloc(r->post, r->post_len + n + 1);
+	if(!p)
+		return -1;
+	memcpy(p + r->post_len, data, n);
+	r->post = p;
+	r->post_len += n;
+	r->post[r->post_len] = '\0';
+	return 0;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
+			      const char *url, const char *method,
+			      const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **con_cls)
+{
+	struct server *s = cls;
+	struct req *r = *con_cls;
+	const char *id = NULL;
+	size_t idlen = 0;
+	long delay = 0;
+	int rc = 0;
+
+	if(!r) {
+		r = calloc(1, sizeof(*r));
+		if(!r)
+			return MHD_NO;
+		r->srv = s;
+		r->conn = conn;
+		*con_cls = r;
+		r->route = route_of(url, &id, &idlen);
+		if(r->route != ROUTE_STATS && r->route != ROUTE_STATS_RESET) {
+			r->counted = r->in_flight = 1;
+			count(&s->st.requests);
+			in_flight_add(&s->st);
+		}
+		/* Answer in a later call, after the whole request: MHD
+		 * 0.9.75 closes the connection after an answer queued on
+		 * this first call, which would defeat keep-alive. */
+		return MHD_YES;
+	}
+	if(r->suspended) {  /* the timer resumed us: the answer is ready */
+		note_lateness(&s->st, r->deadline_ns);
+		return finish(r);
+	}
+	if(*upload_data_size) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		return append_upload(r, upload_data, n) ? MHD_NO : MHD_YES;
+	}
+	if(r->answered)  /* MHD has the answer already */
+		return MHD_YES;
+
+	switch(r->route) {
+	case ROUTE_API:
+	case ROUTE_API_OTHER:
+		route_of(url, &id, &idlen);
+		delay = decide_api(r, method, id, idlen);
+		rc = delay < 0 ? -1 : 0;
+		break;
+	case ROUTE_TOKEN_V1:
+	case ROUTE_TOKEN_V2:
+		rc = decide_token(r, method);
+		break;
+	case ROUTE_STATS:
+		rc = stats_reply(r);
+		break;
+	case ROUTE_STATS_RESET:
+		if(strcmp(method, MHD_HTTP_METHOD_POST)) {
+			rc = api_error(r, 405, 405, "Use POST /stats/reset");
+			break;
+		}
+		stats_reset(&s->st);
+		rc = json_reply(r, 200, "{\"reset\":true}\n", 15);
+		break;
+	case ROUTE_OTHER:
+		rc = api_error(r, 404, 1000, "Not found");
+		break;
+	}
+	if(rc)
+		return MHD_NO;
+	if(delay > 0) {
+		r->suspended = 1;
+		r->deadline_ns = pcsim_now_ns() + (uint64_t)delay * 1000000u;
+		MHD_suspend_connection(conn);
+		/* The order matters: a connection must be suspended before
+		 * anything may resume it. */
+		if(timer_add(s->timer, r->deadline_ns, r))
+			MHD_resume_connection(conn);
+		return MHD_YES;
+	}
+	return finish(r);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn,
+		      void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct server *s = cls;
+	struct req *r = *con_cls;
+
+	if(!r)
+		return;
+	if(r->in_flight)
+		atomic_fetch_sub_explicit(&s->st.in_flight, 1,
+					  memory_order_relaxed);
+	if(r->resp)
+		MHD_destroy_response(r->resp);
+	free(r->post);
+	free(r);
+	*con_cls = NULL;
+}
+
+enum pl_status server_start(const struct pcsim_config *cfg,
+			    struct data_set *data, struct server **out,
+			    struct pl_err *err)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	struct sockaddr_in addr;
+	const union MHD_DaemonInfo *info;
+	unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_ALLOW_SUSPEND_RESUME;
+	enum pl_status st;
+
+	*out = NULL;
+	if(!s) {
+		data_set_free(data);
+		return pl_fail(err, PL_ENOMEM, "out of memory");
+	}
+	s->cfg = cfg;
+	s->data = data;
+	s->start_ns = pcsim_now_ns();
+	s->rates.drop = cfg->drop_rate;
+	s->rates.fail = cfg->fail_rate;
+	s->rates.malformed = cfg->malformed_rate;
+	pthread_mutex_init(&s->bucket_mu, NULL);
+	if(cfg->throttle_rps > 0)
+		scenario_bucket_init(&s->bucket, cfg->throttle_rps,
+				     s->start_ns);
+	s->tenants = tenant_map_new();
+	s->timer = timer_new(resume_cb);
+	if(cfg->client_id)
+		s->tokens = token_store_new();
+	if(!s->tenants || !s->timer || (cfg->client_id && !s->tokens)) {
+		st = pl_fail(err, PL_ENOMEM, "out of memory");
+		goto fail;
+	}
+
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((uint16_t)cfg->port);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL,
+		handle, s,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		MHD_OPTION_THREAD_POOL_SIZE,
+		(unsigned)(cfg->threads > 1 ? cfg->threads : 0),
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)LISTEN_BACKLOG,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+		MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+		MHD_OPTION_END);
+	if(!s->daemon) {
+		st = pl_fail(err, PL_EUSAGE, "cannot listen on 127.0.0.1:%u",
+			     cfg->port);
+		goto fail;
+	}
+	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : cfg->port;
+	*out = s;
+	return PL_OK;
+fail:
+	server_stop(s);
+	return st;
+}
+
+unsigned server_port(const struct server *s)
+{
+	return s->port;
+}
+
+void server_stop(struct server *s)
+{
+	if(!s)
+		return;
+	/* Resume every suspended connection first: MHD must not be
+	 * stopped while one is suspended. Requests arriving later are
+	 * answered without delay, because timer_add() now refuses. */
+	if(s->timer)
+		timer_stop(s->timer);
+	if(s->daemon)
+		MHD_stop_daemon(s->daemon);
+	timer_free(s->timer);
+	tenant_map_free(s->tenants);
+	token_store_free(s->tokens);
+	data_set_free(s->data);
+	pthread_mutex_destroy(&s->bucket_mu);
+	free(s);
+}
