@@ -50,6 +50,8 @@ struct outfile {
 	uint64_t bytes;
 	unsigned char *buf;
 	size_t buflen;
+	int finished;     /* outfile_finish succeeded: only the rename left */
+	struct outfile_stats stats; /* valid once finished */
 };
 
 static int slot_claim(void)
@@ -341,46 +343,60 @@ static int sync_dir(const char *path)
 	return e;
 }
 
-enum pl_status outfile_commit(struct outfile *f, struct outfile_stats *stats,
-			      struct pl_err *err)
+enum pl_status outfile_finish(struct outfile *f, struct pl_err *err)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 	struct stat st;
 	enum pl_status rc;
-	int e;
 
-	if(f->err_no) {
-		rc = write_failed(f, f->err_no, err);
-		goto fail;
-	}
+	if(f->finished)
+		return PL_OK;
+	if(f->err_no)
+		return write_failed(f, f->err_no, err);
 	if(f->gzip) {
 		f->zs.next_in = NULL;
 		f->zs.avail_in = 0;
 		rc = pump(f, Z_FINISH, err);
 		if(rc)
-			goto fail;
+			return rc;
 	}
 	rc = flush_buf(f, err);
 	if(rc)
-		goto fail;
+		return rc;
 	/* Only a regular file has anything to sync; a pipe or terminal on
 	 * stdout answers EINVAL, which is no failure. */
 	if(fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode) && fsync(f->fd) &&
-	   errno != EINVAL) {
-		rc = write_failed(f, errno, err);
-		goto fail;
-	}
+	   errno != EINVAL)
+		return write_failed(f, errno, err);
 	if(!f->is_stdout) {
 		int fd = f->fd;
 
 		f->fd = -1;
 		/* close() reports deferred write errors (NFS, quotas) */
-		if(close(fd)) {
-			rc = write_failed(f, errno, err);
-			goto fail;
-		}
+		if(close(fd))
+			return write_failed(f, errno, err);
 	}
+	if(!EVP_DigestFinal_ex(f->md, md, &mdlen))
+		return pl_fail(err, PL_EOUTPUT,
+			       "cannot write %s: SHA-256 failed", f->name);
+	f->stats.bytes = f->bytes;
+	for(unsigned i = 0; i < mdlen && i < 32; i++)
+		snprintf(f->stats.sha256 + 2 * i, 3, "%02x", md[i]);
+	f->stats.sha256[64] = '\0';
+	f->finished = 1;
+	return PL_OK;
+}
+
+enum pl_status outfile_commit(struct outfile *f, struct outfile_stats *stats,
+			      struct pl_err *err)
+{
+	enum pl_status rc;
+	int e;
+
+	rc = outfile_finish(f, err);
+	if(rc)
+		goto fail;
 	if(f->slot >= 0) {
 		if(rename(temp_slots[f->slot].path, f->path)) {
 			rc = write_failed(f, errno, err);
@@ -395,17 +411,8 @@ enum pl_status outfile_commit(struct outfile *f, struct outfile_stats *stats,
 			goto fail;
 		}
 	}
-	if(!EVP_DigestFinal_ex(f->md, md, &mdlen)) {
-		rc = pl_fail(err, PL_EOUTPUT, "cannot write %s: SHA-256 failed",
-			     f->name);
-		goto fail;
-	}
-	if(stats) {
-		stats->bytes = f->bytes;
-		for(unsigned i = 0; i < mdlen && i < 32; i++)
-			snprintf(stats->sha256 + 2 * i, 3, "%02x", md[i]);
-		stats->sha256[64] = '\0';
-	}
+	if(stats)
+		*stats = f->stats;
 	outfile_free(f);
 	return PL_OK;
 fail:

@@ -39,6 +39,15 @@ enum pl_status outfile_open(const char *path, int gzip, struct outfile **out,
 /* Errors are PL_EOUTPUT with a message naming the path. */
 enum pl_status outfile_write(struct outfile *f, const void *data, size_t len,
 			     struct pl_err *err);
+/*
+ * Everything a commit does except the rename: finish the gzip stream,
+ * flush, fsync, close, digest. A run with several outputs finishes them
+ * all before it commits any, so a failing one (a full disk) leaves none
+ * of them at its final path. On failure the outfile is still owned by the
+ * caller, who aborts it. Finishing twice is a no-op.
+ */
+enum pl_status outfile_finish(struct outfile *f, struct pl_err *err);
+/* Finish if not yet done, then rename into place and sync the directory. */
 enum pl_status outfile_commit(struct outfile *f, struct outfile_stats *stats,
 			      struct pl_err *err);
 void outfile_abort(struct outfile *f);

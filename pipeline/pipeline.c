@@ -473,10 +473,22 @@ static void fill_counts(const struct run *run, struct manifest_counts *c)
 	c->rows_written = run->rows_written;
 }
 
-/* Commit every report; on the first failure abort the rest. */
+/*
+ * Publish every report. All are finished (written, synced, closed) before
+ * any is renamed into place, so a full disk on one leaves none behind;
+ * only a failing rename(2) in the same directory could split them.
+ */
 static enum pl_status commit_reports(struct run *run)
 {
+	struct report *all[] = {run->detail, run->summary_report,
+				run->rejects};
 	enum pl_status st = PL_OK;
+
+	for(size_t i = 0; i < sizeof(all) / sizeof(all[0]) && !st; i++)
+		if(all[i])
+			st = report_finish(all[i], run->err);
+	if(st)
+		return st;
 
 	if(run->detail)
 		st = report_commit(run->detail, &run->detail_stats, run->err);
@@ -484,10 +496,14 @@ static enum pl_status commit_reports(struct run *run)
 	if(!st && run->summary_report)
 		st = report_commit(run->summary_report, &run->summary_stats,
 				   run->err);
+	else
+		report_abort(run->summary_report);
 	run->summary_report = NULL;
 	if(!st && run->rejects)
 		st = report_commit(run->rejects, &run->rejects_stats,
 				   run->err);
+	else
+		report_abort(run->rejects);
 	run->rejects = NULL;
 	return st;
 }

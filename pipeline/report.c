@@ -232,6 +232,11 @@ static void report_free(struct report *r)
 	free(r);
 }
 
+enum pl_status report_finish(struct report *r, struct pl_err *err)
+{
+	return outfile_finish(r->out, err);
+}
+
 enum pl_status report_commit(struct report *r, struct report_stats *stats,
 			     struct pl_err *err)
 {

@@ -76,6 +76,9 @@ enum pl_status report_write_reject(struct report *r, unsigned long line,
 				   const char *value, size_t value_len,
 				   const char *reason, struct pl_err *err);
 
+/* Write out and sync everything but do not publish yet (outfile_finish):
+ * on failure the report is still the caller's to abort. */
+enum pl_status report_finish(struct report *r, struct pl_err *err);
 enum pl_status report_commit(struct report *r, struct report_stats *stats,
 			     struct pl_err *err);
 void report_abort(struct report *r);
