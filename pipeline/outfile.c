@@ -1,6 +1,8 @@
 #include "outfile.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -122,6 +124,52 @@ static size_t dir_len(const char *path)
 }
 
 /*
+ * Remove temporary files a killed run (kill -9, power loss) left beside
+ * this target: ".<base>.<pid>.<n>.tmp" whose pid no longer runs. Files of
+ * a live process (another run writing the same target) are left alone.
+ */
+static void remove_stale_temps(const char *path)
+{
+	size_t dlen = dir_len(path);
+	const char *base = path + dlen;
+	size_t blen = strlen(base);
+	char dir[TEMP_PATH_MAX], stale[TEMP_PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if(dlen >= sizeof(dir) || blen > TEMP_BASE_MAX)
+		return;
+	if(dlen)
+		snprintf(dir, sizeof(dir), "%.*s", (int)dlen, path);
+	else
+		snprintf(dir, sizeof(dir), ".");
+	d = opendir(dir);
+	if(!d)
+		return;
+	while((de = readdir(d))) {
+		const char *name = de->d_name, *p;
+		char *end;
+		long pid;
+		size_t len = strlen(name);
+
+		if(name[0] != '.' || strncmp(name + 1, base, blen) ||
+		   name[1 + blen] != '.' || len < 4 ||
+		   strcmp(name + len - 4, ".tmp"))
+			continue;
+		p = name + 2 + blen;
+		pid = strtol(p, &end, 10);
+		if(end == p || *end != '.' || pid <= 0 || pid == getpid())
+			continue;
+		if(kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if(snprintf(stale, sizeof(stale), "%.*s%s", (int)dlen, path,
+			    name) < (int)sizeof(stale))
+			unlink(stale);
+	}
+	closedir(d);
+}
+
+/*
  * Create "<dir>/.<base>.<pid>.<n>.tmp" with O_EXCL and mode 0666, so the
  * umask decides the final permissions as for any new file (mkstemp's 0600
  * would make every report private to the user). The name is registered
@@ -133,6 +181,7 @@ static enum pl_status open_temp(struct outfile *f, struct pl_err *err)
 	const char *base = f->path + dlen;
 	int e = 0;
 
+	remove_stale_temps(f->path);
 	f->slot = slot_claim();
 	if(f->slot < 0)
 		return pl_fail(err, PL_EOUTPUT,

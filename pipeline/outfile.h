@@ -12,6 +12,9 @@
  * The temporary file is ".<base>.<pid>.<n>.tmp", created O_EXCL with mode
  * 0666, so the umask sets the report's permissions as for any new file.
  *
+ * Temporary files that a killed run left beside the same target (their
+ * process is gone) are removed when the target is opened again.
+ *
  * With gzip set, bytes are deflated (zlib, gzip framing) on the way out.
  * Byte count and SHA-256 (OpenSSL EVP) are of the bytes that reach the
  * file, i.e. of the compressed stream when gzip is on.
