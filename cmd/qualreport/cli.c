@@ -205,7 +205,9 @@ static void wipe_free(char *secret)
 }
 
 /* Take a secret from the environment, then remove it from there so no
- * child process or /proc/self/environ reader sees it later. */
+ * child process (libcurl spawns none, but a future one might) inherits
+ * it. /proc/PID/environ still shows the original block: that file is
+ * closed to other users by PR_SET_DUMPABLE 0 in main(). */
 static char *take_env_secret(const char *name)
 {
 	const char *v = getenv(name);
@@ -491,6 +493,12 @@ enum pl_status cli_parse(struct cli *cli, int argc, char **argv,
 		return PL_EUSAGE;
 
 	cfg->quiet = cli->verbosity < 0;
+	/* Logging is set up before the secret files are read, so their
+	 * warnings already come out in the requested format. */
+	log_setup(cli->verbosity <= -2 ? LOG_ERROR
+		  : cli->verbosity == -1 ? LOG_WARN
+		  : cli->verbosity == 0 ? LOG_INFO : LOG_DEBUG,
+		  cli->log_format);
 	switch(check_credentials(cli, token_file, secret_file,
 				 &cli->auth_error)) {
 	case PL_OK:

@@ -56,7 +56,6 @@ int main(int argc, char **argv)
 	struct pipeline_result res = {0, 0};
 	struct pl_err err = {{0}};
 	enum pl_status st;
-	enum log_level level;
 
 	setup_process();
 	st = cli_parse(&cli, argc, argv, &err);
@@ -76,10 +75,6 @@ int main(int argc, char **argv)
 		return fflush(stdout) ? QR_EXIT_OUTPUT : QR_EXIT_OK;
 	}
 
-	level = cli.verbosity <= -2 ? LOG_ERROR
-		: cli.verbosity == -1 ? LOG_WARN
-		: cli.verbosity == 0 ? LOG_INFO : LOG_DEBUG;
-	log_setup(level, cli.log_format);
 	cli.cfg.stop = &stop_signal;
 
 	st = pipeline_run(&cli.cfg, &res, &err);

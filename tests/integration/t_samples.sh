@@ -6,8 +6,14 @@ exp=$SRC/samples/expected
 validate="/usr/bin/python3 $SRC/tests/schemas/validate.py"
 corr=7d2456fd-2d79-46d0-9f8e-5d7ecd5f8745
 export PARTNER_CENTER_TOKEN=demo-token-not-a-secret
-start_pcsim --token "$PARTNER_CENTER_TOKEN" --seed 7 \
-  --data "$SRC/samples/pcsim-data.json"
+# pcsim plays each scripted tenant's answers in order (503, 503, 200 ...),
+# so every run gets a fresh simulator to see the same answers.
+fresh_pcsim() {
+  [ -n "${PCSIM_PID:-}" ] && stop_pcsim
+  start_pcsim --token "$PARTNER_CENTER_TOKEN" --seed 7 \
+    --data "$SRC/samples/pcsim-data.json"
+}
+fresh_pcsim
 
 "$QR" "$SRC/samples/tenants.csv" --base-url "$PCSIM_URL" --correlation-id $corr \
   -o "$TMP/q.csv" -s "$TMP/s.csv" --rejects "$TMP/r.csv" --no-progress 2>"$TMP/err"
@@ -19,6 +25,7 @@ grep -q "summary: 45 input rows: 40 valid, 1 duplicate, 2 invalid, 2 blank" "$TM
   && ok || fail "human summary on stderr: $(cat "$TMP/err")"
 grep -q "correlation ID $corr" "$TMP/err" && ok || fail "correlation ID not logged"
 
+fresh_pcsim
 "$QR" "$SRC/samples/tenants.csv" --base-url "$PCSIM_URL" --correlation-id $corr \
   -o "$TMP/q.ndjson.gz" -s "$TMP/s.ndjson" -q
 check "exit code, NDJSON" "$?" 1
@@ -32,6 +39,7 @@ check "python gzip reads every line" "$(cat "$TMP/n")" 41
 check "jq reads every line" "$(zcat "$TMP/q.ndjson.gz" | jq -c . | wc -l)" 41
 
 # Same bytes from stdin, and with -f overriding the suffix.
+fresh_pcsim
 "$QR" - --base-url "$PCSIM_URL" --correlation-id $corr -q -f ndjson \
   <"$SRC/samples/tenants.csv" >"$TMP/stdin.ndjson"
 check_file "stdin to stdout NDJSON" "$TMP/stdin.ndjson" "$exp/qualifications.ndjson"
@@ -61,6 +69,7 @@ check "manifest input sha256" "$(jq -r .input.sha256 "$m")" \
 check "manifest correlation" "$(jq -r .correlation_id "$m")" $corr
 
 # --excel-safe only changes CSV free text that starts with = + - @.
+fresh_pcsim
 "$QR" "$SRC/samples/tenants.csv" --base-url "$PCSIM_URL" --correlation-id $corr \
   -o "$TMP/x.csv" --excel-safe -q
 check_file "excel-safe detail (no formula-like text in the samples)" "$TMP/x.csv" "$exp/qualifications.csv"
