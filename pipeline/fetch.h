@@ -38,7 +38,9 @@ struct fetch_config {
 	unsigned retries;          /* retries after the first attempt */
 	long timeout_ms;           /* per attempt; 0 = 60 s */
 	long connect_timeout_ms;   /* 0 = 10 s */
-	const char *cacert;        /* extra CA bundle, may be NULL */
+	/* CA bundle (PEM) for the API host, may be NULL. It replaces the
+	 * system bundle for these requests: libcurl cannot add to it. */
+	const char *cacert;
 	const char *correlation_id;
 	struct auth *auth;         /* borrowed */
 	/* Set asynchronously (signal handler): stop dispatching and return

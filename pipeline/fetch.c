@@ -1,0 +1,1118 @@
+/*
+ * fetch.c: the fetch engine, one libcurl multi handle and one loop (the
+ * shape of curl's own parallel_transfers()):
+ *
+ *   fill up to the cap  ->  curl_multi_poll  ->  curl_multi_perform  ->
+ *   drain curl_multi_info_read: finish, or schedule a retry  ->  refill
+ *
+ * The cap is enforced by counting the handles added (never by
+ * CURLMOPT_MAX_TOTAL_CONNECTIONS, whose internal queue would eat the
+ * per-attempt timeout). Retries wait in a min-heap ordered by their
+ * not-before time and take no in-flight slot; a due retry goes before new
+ * jobs. The poll timeout is the time until the next retry is due or the
+ * rate limiter has a token, and never more than 100 ms, so *stop and the
+ * progress tick are served promptly; nothing ever sleep()s.
+ *
+ * Cheap per request: easy handles are made once per slot and reused (with
+ * their connection, through the multi's connection cache, and their TLS
+ * session, through a share handle), the header list is patched in place
+ * (only MS-RequestId changes between attempts; the list is rebuilt when
+ * the token changes), body buffers are kept across attempts and job
+ * records come from a free list.
+ *
+ * fetch_run() calls curl_global_init() itself: it is reference-counted,
+ * so a caller that initialised libcurl already loses nothing.
+ */
+#include "fetch.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "ids.h"
+#include "log.h"
+#include "norm.h"
+#include "ratelimit.h"
+#include "retry.h"
+
+#define TICK_US 100000              /* poll at least this often */
+#define DEFAULT_TIMEOUT_MS 60000L
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define BODY_INITIAL 4096
+#define BODY_KEEP (256 * 1024)      /* keep smaller buffers for reuse */
+#define JOB_CHUNK 64
+
+#define PATH_PREFIX "/v1/customers/"
+#define PATH_SUFFIX "/qualifications"
+#define RID_HEADER "MS-RequestId: "
+
+/* One tenant in progress: in flight, waiting for a retry, or free. */
+struct job {
+	struct fetch_job in;
+	unsigned attempts;       /* requests started */
+	unsigned answers;        /* HTTP answers received (any status) */
+	unsigned reauths;        /* retries after a 401 renewal (<= 1) */
+	long last_status;        /* last HTTP status seen; 0 = none */
+	int64_t due_us;          /* waiting: not before this */
+	int64_t sent_us;         /* in flight: started at */
+	unsigned gen;            /* token generation of the last attempt */
+	char request_id[GUID_STR_LEN + 1];
+	struct job *next_free;
+};
+
+struct job_chunk {
+	struct job_chunk *next;
+	struct job jobs[JOB_CHUNK];
+};
+
+/* One in-flight slot: an easy handle with its buffers. */
+struct xfer {
+	CURL *easy;
+	struct job *job;          /* NULL when idle */
+	struct curl_slist *headers;
+	struct curl_slist *rid;   /* the MS-RequestId line, patched */
+	int has_headers;
+	unsigned header_gen;      /* token generation in the headers */
+	char *body;
+	size_t len, cap;
+	int too_big;
+	int nomem;
+	int64_t retry_after_ms;   /* -1 = none */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct fetch_engine {
+	const struct fetch_config *cfg;
+	fetch_next_fn next;
+	fetch_done_fn done;
+	void *ctx;
+	struct pl_err *err;
+
+	CURLM *multi;
+	CURLSH *share;
+	int curl_inited;
+	struct xfer *xfers;       /* concurrency slots, handles made lazily */
+	unsigned nxfers;          /* slots with a handle */
+	struct xfer **idle;       /* stack of idle slots */
+	unsigned nidle;
+	unsigned in_flight;
+	unsigned cap;             /* cfg->concurrency */
+
+	struct job **heap;        /* waiting retries, min-heap on due_us */
+	size_t nheap, heap_cap;
+	struct job_chunk *chunks;
+	struct job *free_jobs;
+
+	struct ratelimit rl;
+	double logged_cap;
+	unsigned logged_gen;      /* token generation last logged */
+	int throttle_logged;
+	uint64_t rng;
+	int exhausted;            /* next() returned -1 */
+	int starved;              /* next() returned 0: ask after an event */
+
+	char *url;                /* base + PATH_PREFIX + tenant + SUFFIX */
+	size_t url_tenant;        /* offset of the tenant in url */
+	long timeout_ms;
+	long connect_timeout_ms;
+	struct fetch_stats st;
+};
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t epoch_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int stop_requested(const struct fetch_engine *e)
+{
+	return e->cfg->stop && *e->cfg->stop;
+}
+
+/* ---- base URL ---------------------------------------------------- */
+
+static int loopback_host(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if(!strcasecmp(host, "localhost") || !strcasecmp(host, "localhost."))
+		return 1;
+	if(inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if(inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;
+}
+
+enum pl_status fetch_check_base_url(const char *url, struct pl_err *err)
+{
+	const char *p, *end, *h;
+	char host[256];
+	size_t hlen;
+	int https;
+
+	if(!url || !*url)
+		return pl_fail(err, PL_EUSAGE, "empty base URL");
+	for(p = url; *p; p++)
+		if((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return pl_fail(err, PL_EUSAGE,
+				       "invalid character in base URL '%s'",
+				       url);
+	if(!strncasecmp(url, "https://", 8)) {
+		https = 1;
+		p = url + 8;
+	} else if(!strncasecmp(url, "http://", 7)) {
+		https = 0;
+		p = url + 7;
+	} else {
+		return pl_fail(err, PL_EUSAGE,
+			       "unsupported base URL '%s': use https://", url);
+	}
+	if(strpbrk(p, "?#"))
+		return pl_fail(err, PL_EUSAGE,
+			       "base URL '%s' must not have a query or "
+			       "fragment", url);
+	end = p + strcspn(p, "/");
+	if(memchr(p, '@', (size_t)(end - p)))
+		return pl_fail(err, PL_EUSAGE,
+			       "base URL '%s' must not carry credentials",
+			       url);
+	if(*p == '[') {
+		h = memchr(p, ']', (size_t)(end - p));
+		if(!h)
+			return pl_fail(err, PL_EUSAGE,
+				       "invalid host in base URL '%s'", url);
+		hlen = (size_t)(h - p - 1);
+		p++;
+		h++;
+	} else {
+		h = p;
+		while(h < end && *h != ':')
+			h++;
+		hlen = (size_t)(h - p);
+	}
+	if(!hlen || hlen >= sizeof(host))
+		return pl_fail(err, PL_EUSAGE, "no valid host in base URL '%s'",
+			       url);
+	memcpy(host, p, hlen);
+	host[hlen] = '\0';
+	/* what may follow the host: an optional :port */
+	if(h < end) {
+		if(*h != ':' || h + 1 == end)
+			return pl_fail(err, PL_EUSAGE,
+				       "invalid port in base URL '%s'", url);
+		for(h++; h < end; h++)
+			if(*h < '0' || *h > '9')
+				return pl_fail(err, PL_EUSAGE,
+					       "invalid port in base URL '%s'",
+					       url);
+	}
+	if(https || loopback_host(host))
+		return PL_OK;
+	return pl_fail(err, PL_EUSAGE,
+		       "refusing plain http:// to non-loopback host '%s': "
+		       "use https://", host);
+}
+
+/* ---- jobs and the waiting heap ------------------------------------- */
+
+static struct job *job_get(struct fetch_engine *e)
+{
+	struct job *j;
+
+	if(!e->free_jobs) {
+		struct job_chunk *c = malloc(sizeof(*c));
+
+		if(!c)
+			return NULL;
+		c->next = e->chunks;
+		e->chunks = c;
+		for(int i = JOB_CHUNK - 1; i >= 0; i--) {
+			c->jobs[i].next_free = e->free_jobs;
+			e->free_jobs = &c->jobs[i];
+		}
+	}
+	j = e->free_jobs;
+	e->free_jobs = j->next_free;
+	return j;
+}
+
+static void job_put(struct fetch_engine *e, struct job *j)
+{
+	j->next_free = e->free_jobs;
+	e->free_jobs = j;
+}
+
+/* Earlier due time first; equal times by input order, so runs repeat. */
+static int job_before(const struct job *a, const struct job *b)
+{
+	if(a->due_us != b->due_us)
+		return a->due_us < b->due_us;
+	return a->in.seq < b->in.seq;
+}
+
+static int heap_push(struct fetch_engine *e, struct job *j)
+{
+	size_t i;
+
+	if(e->nheap == e->heap_cap) {
+		size_t cap = e->heap_cap ? 2 * e->heap_cap : 64;
+		struct job **grown = realloc(e->heap, cap * sizeof(*grown));
+
+		if(!grown)
+			return -1;
+		e->heap = grown;
+		e->heap_cap = cap;
+	}
+	i = e->nheap++;
+	while(i > 0) {
+		size_t parent = (i - 1) / 2;
+
+		if(!job_before(j, e->heap[parent]))
+			break;
+		e->heap[i] = e->heap[parent];
+		i = parent;
+	}
+	e->heap[i] = j;
+	return 0;
+}
+
+static struct job *heap_pop(struct fetch_engine *e)
+{
+	struct job *top = e->heap[0];
+	struct job *last = e->heap[--e->nheap];
+	size_t i = 0;
+
+	for(;;) {
+		size_t c = 2 * i + 1;
+
+		if(c >= e->nheap)
+			break;
+		if(c + 1 < e->nheap && job_before(e->heap[c + 1], e->heap[c]))
+			c++;
+		if(!job_before(e->heap[c], last))
+			break;
+		e->heap[i] = e->heap[c];
+		i = c;
+	}
+	if(e->nheap)
+		e->heap[i] = last;
+	return top;
+}
+
+/* ---- transfers ------------------------------------------------------ */
+
+static size_t on_body(char *data, size_t size, size_t n, void *userp)
+{
+	struct xfer *x = userp;
+	size_t len = size * n;
+
+	if(len > NORM_MAX_BODY - x->len) {
+		/* stop storing and abort: the tenant gets an Error row */
+		x->too_big = 1;
+		return 0;
+	}
+	if(x->len + len + 1 > x->cap) {
+		size_t cap = x->cap ? x->cap : BODY_INITIAL;
+		char *grown;
+
+		while(cap < x->len + len + 1)
+			cap *= 2;
+		if(cap > NORM_MAX_BODY + 1)
+			cap = NORM_MAX_BODY + 1;
+		grown = realloc(x->body, cap);
+		if(!grown) {
+			x->nomem = 1;
+			return 0;
+		}
+		x->body = grown;
+		x->cap = cap;
+	}
+	memcpy(x->body + x->len, data, len);
+	x->len += len;
+	return len;
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *userp)
+{
+	struct xfer *x = userp;
+	size_t len = size * n;
+	char value[96];
+	size_t vlen;
+
+	/* a new response (after a 1xx) starts over */
+	if(len >= 5 && !strncmp(line, "HTTP/", 5)) {
+		x->retry_after_ms = -1;
+	} else if(len > 12 && !strncasecmp(line, "Retry-After:", 12)) {
+		vlen = len - 12;
+		if(vlen >= sizeof(value))
+			vlen = sizeof(value) - 1;
+		memcpy(value, line + 12, vlen);
+		value[vlen] = '\0';
+		x->retry_after_ms = retry_parse_after(value, epoch_ms());
+	}
+	return len;
+}
+
+static void wipe_headers(struct xfer *x)
+{
+	/* the Authorization line holds the token: leave no copy behind */
+	for(struct curl_slist *h = x->headers; h; h = h->next)
+		OPENSSL_cleanse(h->data, strlen(h->data));
+	curl_slist_free_all(x->headers);
+	x->headers = NULL;
+	x->rid = NULL;
+	x->has_headers = 0;
+}
+
+static enum pl_status build_headers(struct fetch_engine *e, struct xfer *x,
+				    const char *token, unsigned gen)
+{
+	struct curl_slist *list = NULL, *grown;
+	char line[128];
+	char *auth_line = NULL;
+	size_t alen;
+
+	if(x->has_headers && x->header_gen == gen)
+		return PL_OK;
+	wipe_headers(x);
+	if(token) {
+		alen = strlen("Authorization: Bearer ") + strlen(token) + 1;
+		auth_line = malloc(alen);
+		if(!auth_line)
+			return pl_fail(e->err, PL_ENOMEM, "out of memory");
+		snprintf(auth_line, alen, "Authorization: Bearer %s", token);
+		list = curl_slist_append(list, auth_line);
+		OPENSSL_cleanse(auth_line, alen);
+		free(auth_line);
+		if(!list)
+			goto nomem;
+	}
+	grown = curl_slist_append(list, "Accept: application/json");
+	if(!grown)
+		goto nomem;
+	list = grown;
+	snprintf(line, sizeof(line), "MS-CorrelationId: %s",
+		 e->cfg->correlation_id);
+	grown = curl_slist_append(list, line);
+	if(!grown)
+		goto nomem;
+	list = grown;
+	/* a placeholder of the right length, patched per attempt */
+	snprintf(line, sizeof(line), RID_HEADER "%0*d", GUID_STR_LEN, 0);
+	grown = curl_slist_append(list, line);
+	if(!grown)
+		goto nomem;
+	list = grown;
+	x->headers = list;
+	while(grown->next)
+		grown = grown->next;
+	x->rid = grown;
+	x->has_headers = 1;
+	x->header_gen = gen;
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+	return PL_OK;
+nomem:
+	x->headers = list;
+	wipe_headers(x);
+	return pl_fail(e->err, PL_ENOMEM, "out of memory");
+}
+
+static enum pl_status xfer_create(struct fetch_engine *e, struct xfer *x)
+{
+	const struct fetch_config *cfg = e->cfg;
+	CURL *c = curl_easy_init();
+
+	if(!c)
+		return pl_fail(e->err, PL_ENOMEM, "cannot create a transfer");
+	x->easy = c;
+	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "qualreport/" QR_VERSION);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
+			 (long)CURL_HTTP_VERSION_2TLS);
+	/* Over TLS, wait for the first handshake to say (ALPN) whether the
+	 * connection multiplexes, rather than opening one connection per
+	 * request. Not for plain http (loopback): there libcurl learns it
+	 * only from the first response, and one slow answer would hold
+	 * every other request back, eating their timeout. */
+	curl_easy_setopt(c, CURLOPT_PIPEWAIT,
+			 (long)!strncasecmp(cfg->base_url, "https:", 6));
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, e->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, e->connect_timeout_ms);
+	/* TLS verification is never turned off, whatever the options */
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if(cfg->cacert)
+		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->cacert);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS,
+			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	if(e->share)
+		curl_easy_setopt(c, CURLOPT_SHARE, e->share);
+	e->nxfers++;
+	return PL_OK;
+}
+
+static void xfer_release(struct fetch_engine *e, struct xfer *x)
+{
+	x->job = NULL;
+	/* one huge answer must not pin megabytes per slot for the run */
+	if(x->cap > BODY_KEEP) {
+		free(x->body);
+		x->body = NULL;
+		x->cap = 0;
+	}
+	x->len = 0;
+	e->idle[e->nidle++] = x;
+}
+
+/* Start the next attempt of j now. */
+static enum pl_status start_attempt(struct fetch_engine *e, struct job *j,
+				    int64_t now)
+{
+	const struct fetch_config *cfg = e->cfg;
+	const char *token = NULL;
+	unsigned gen = 0;
+	struct xfer *x;
+	enum pl_status st;
+	CURLMcode mc;
+
+	if(cfg->auth) {
+		st = auth_token(cfg->auth, &token, e->err);
+		if(st)
+			return st;
+		gen = auth_generation(cfg->auth);
+	}
+	if(!e->nidle) {
+		x = &e->xfers[e->nxfers];
+		st = xfer_create(e, x);
+		if(st)
+			return st;
+	} else {
+		x = e->idle[--e->nidle];
+	}
+	st = build_headers(e, x, token, gen);
+	if(st) {
+		e->idle[e->nidle++] = x;
+		return st;
+	}
+	if(j->attempts)
+		e->st.retries++;
+	j->attempts++;
+	j->gen = gen;
+	j->sent_us = now;
+	ids_request_id(cfg->correlation_id, j->in.tenant_id, j->answers,
+		       j->request_id);
+	memcpy(x->rid->data + strlen(RID_HEADER), j->request_id,
+	       GUID_STR_LEN);
+	memcpy(e->url + e->url_tenant, j->in.tenant_id, GUID_STR_LEN);
+	curl_easy_setopt(x->easy, CURLOPT_URL, e->url);
+	x->job = j;
+	x->len = 0;
+	x->too_big = 0;
+	x->nomem = 0;
+	x->retry_after_ms = -1;
+	x->errbuf[0] = '\0';
+	mc = curl_multi_add_handle(e->multi, x->easy);
+	if(mc) {
+		xfer_release(e, x);
+		return pl_fail(e->err, mc == CURLM_OUT_OF_MEMORY ? PL_ENOMEM
+								 : PL_EINTERNAL,
+			       "cannot start a transfer: %s",
+			       curl_multi_strerror(mc));
+	}
+	ratelimit_take(&e->rl, now);
+	e->in_flight++;
+	e->st.requests++;
+	if(e->in_flight > e->st.max_in_flight)
+		e->st.max_in_flight = e->in_flight;
+	if(log_enabled(LOG_DEBUG))
+		log_debug("GET %s (attempt %u)", e->url, j->attempts);
+	return PL_OK;
+}
+
+/* Only hex digits and dashes reach the URL. */
+static int tenant_ok(const char *t)
+{
+	size_t i;
+
+	for(i = 0; t[i]; i++)
+		if(!isxdigit((unsigned char)t[i]) && t[i] != '-')
+			return 0;
+	return i == GUID_STR_LEN;
+}
+
+/*
+ * Start attempts while there is a free slot, work and a token: due
+ * retries first, then new jobs. *gate_us gets the limiter's wait when
+ * work is held back by it.
+ */
+static enum pl_status fill(struct fetch_engine *e, int64_t now,
+			   int64_t *gate_us)
+{
+	enum pl_status st;
+
+	*gate_us = 0;
+	while(e->in_flight < e->cap) {
+		int due = e->nheap && e->heap[0]->due_us <= now;
+		struct job *j;
+		int64_t wait;
+		int r;
+
+		if(!due && (e->exhausted || e->starved))
+			break;
+		wait = ratelimit_wait_us(&e->rl, now);
+		if(wait > 0) {
+			*gate_us = wait;
+			break;
+		}
+		if(due) {
+			j = heap_pop(e);
+		} else {
+			j = job_get(e);
+			if(!j)
+				return pl_fail(e->err, PL_ENOMEM,
+					       "out of memory");
+			memset(j, 0, sizeof(*j));
+			r = e->next(e->ctx, &j->in);
+			if(r <= 0) {
+				job_put(e, j);
+				if(r < 0)
+					e->exhausted = 1;
+				else
+					e->starved = 1;
+				break;
+			}
+			j->in.tenant_id[GUID_STR_LEN] = '\0';
+			if(!tenant_ok(j->in.tenant_id)) {
+				job_put(e, j);
+				return pl_fail(e->err, PL_EINTERNAL,
+					       "job %llu has no canonical "
+					       "tenant ID",
+					       (unsigned long long)j->in.seq);
+			}
+		}
+		st = start_attempt(e, j, now);
+		if(st) {
+			job_put(e, j);
+			return st;
+		}
+	}
+	return PL_OK;
+}
+
+/* "30", "0.5": seconds from milliseconds, for messages. */
+static void format_secs(long ms, char *out, size_t n)
+{
+	if(ms % 1000 == 0)
+		snprintf(out, n, "%ld", ms / 1000);
+	else
+		snprintf(out, n, "%g", (double)ms / 1000.0);
+}
+
+/* Why an attempt got no usable answer, short, for the Error row. */
+static void describe_failure(const struct fetch_engine *e,
+			     const struct xfer *x, CURLcode res,
+			     unsigned attempts, char *out, size_t n)
+{
+	char secs[32], what[CURL_ERROR_SIZE + 64];
+	long oserr = 0;
+	curl_off_t connect_us = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &oserr);
+	switch(res) {
+	case CURLE_OPERATION_TIMEDOUT:
+		/* a reused connection has no connect time, but the request
+		 * went out: pre-transfer time is set */
+		curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T,
+				  &connect_us);
+		if(!connect_us)
+			curl_easy_getinfo(x->easy, CURLINFO_PRETRANSFER_TIME_T,
+					  &connect_us);
+		if(!connect_us) {
+			long ms = e->connect_timeout_ms < e->timeout_ms
+					  ? e->connect_timeout_ms
+					  : e->timeout_ms;
+
+			format_secs(ms, secs, sizeof(secs));
+			snprintf(what, sizeof(what),
+				 "cannot connect: timeout after %s s", secs);
+		} else {
+			format_secs(e->timeout_ms, secs, sizeof(secs));
+			snprintf(what, sizeof(what), "timeout after %s s",
+				 secs);
+		}
+		break;
+	case CURLE_COULDNT_CONNECT:
+		if(oserr == ECONNREFUSED)
+			snprintf(what, sizeof(what), "connection refused");
+		else if(oserr)
+			snprintf(what, sizeof(what), "cannot connect: %s",
+				 strerror((int)oserr));
+		else
+			snprintf(what, sizeof(what), "cannot connect");
+		break;
+	case CURLE_GOT_NOTHING:
+		snprintf(what, sizeof(what),
+			 "connection closed without response");
+		break;
+	case CURLE_PARTIAL_FILE:
+		snprintf(what, sizeof(what),
+			 "connection closed before the end of the body");
+		break;
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+		if(oserr == ECONNRESET) {
+			snprintf(what, sizeof(what), "connection reset");
+			break;
+		}
+		/* fall through */
+	default:
+		snprintf(what, sizeof(what), "%s",
+			 x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
+		/* git style: "could not resolve host", but keep "SSL ..." */
+		if(isupper((unsigned char)what[0]) &&
+		   islower((unsigned char)what[1]))
+			what[0] = (char)tolower((unsigned char)what[0]);
+		break;
+	}
+	if(attempts > 1)
+		snprintf(out, n, "%s (%u attempts)", what, attempts);
+	else
+		snprintf(out, n, "%s", what);
+}
+
+/* Errors no retry can mend: the same request would fail the same way. */
+static int permanent_failure(CURLcode res)
+{
+	switch(res) {
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_BAD_CONTENT_ENCODING:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Hand the tenant's final outcome to the caller and free its slot. */
+static enum pl_status finish(struct fetch_engine *e, struct xfer *x,
+			     struct job *j, int with_body,
+			     const char *failure)
+{
+	struct fetch_result r;
+	enum pl_status st;
+
+	memset(&r, 0, sizeof(r));
+	r.seq = j->in.seq;
+	r.tenant_id = j->in.tenant_id;
+	r.http_status = j->last_status;
+	r.attempts = j->attempts;
+	memcpy(r.request_id, j->request_id, sizeof(r.request_id));
+	if(with_body) {
+		if(x->body)
+			x->body[x->len] = '\0';
+		r.body = x->body ? x->body : "";
+		r.body_len = x->len;
+	}
+	r.failure = failure;
+	if(log_enabled(LOG_DEBUG))
+		log_debug("tenant %s done: HTTP %ld, %u attempts%s%s",
+			  j->in.tenant_id, j->last_status, j->attempts,
+			  failure ? ": " : "", failure ? failure : "");
+	st = e->done(e->ctx, &r, e->err);
+	e->st.done++;
+	xfer_release(e, x);
+	job_put(e, j);
+	if(st)
+		return st;
+	if(stop_requested(e))
+		return pl_fail(e->err, PL_EINTERRUPTED, "interrupted");
+	return PL_OK;
+}
+
+static enum pl_status wait_retry(struct fetch_engine *e, struct xfer *x,
+				 struct job *j, int64_t due_us)
+{
+	j->due_us = due_us;
+	xfer_release(e, x);
+	if(heap_push(e, j)) {
+		job_put(e, j);
+		return pl_fail(e->err, PL_ENOMEM, "out of memory");
+	}
+	return PL_OK;
+}
+
+static enum pl_status reauth(struct fetch_engine *e, struct xfer *x,
+			     struct job *j, int64_t now)
+{
+	enum pl_status st;
+
+	if(!e->cfg->auth)
+		st = pl_fail(e->err, PL_EAUTH,
+			     "401 Unauthorized from the API and no "
+			     "credentials were given");
+	else if(j->reauths)
+		st = pl_fail(e->err, PL_EAUTH,
+			     "401 Unauthorized from the API after renewing "
+			     "the token: the credentials are not accepted "
+			     "for this partner");
+	else
+		st = auth_renew_after_401(e->cfg->auth, j->gen, e->err);
+	if(st) {
+		xfer_release(e, x);
+		job_put(e, j);
+		return st;
+	}
+	/* many requests in flight with the old token: say it once */
+	if(auth_generation(e->cfg->auth) != e->logged_gen) {
+		e->logged_gen = auth_generation(e->cfg->auth);
+		log_info("401 Unauthorized from the API: token renewed, "
+			 "retrying");
+	}
+	j->reauths++;
+	return wait_retry(e, x, j, now);
+}
+
+static void log_cap_change(struct fetch_engine *e)
+{
+	double cap = ratelimit_cap(&e->rl);
+
+	if(e->cfg->rate > 0)
+		return; /* a fixed --rate never changes */
+	if(cap > 0 && (e->logged_cap == 0 || cap < e->logged_cap)) {
+		if(!e->throttle_logged)
+			log_info("the API throttles (429): sending at most "
+				 "%.1f requests/s, adapting", cap);
+		else
+			log_debug("send-rate cap lowered to %.1f/s", cap);
+		e->throttle_logged = 1;
+	}
+	e->logged_cap = cap;
+}
+
+/* An attempt ended: finish the tenant, or schedule its next attempt. */
+static enum pl_status attempt_done(struct fetch_engine *e, CURLMsg *msg,
+				   int64_t now)
+{
+	const struct fetch_config *cfg = e->cfg;
+	CURLcode res = msg->data.result;
+	char *priv = NULL;
+	struct xfer *x;
+	struct job *j;
+	long status = 0;
+	enum retry_action act;
+	char why[PL_ERR_MAX];
+	unsigned used;
+
+	curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+	x = (struct xfer *)priv;
+	curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+	curl_multi_remove_handle(e->multi, msg->easy_handle);
+	e->in_flight--;
+	e->starved = 0;
+	j = x->job;
+	if(x->nomem) {
+		xfer_release(e, x);
+		job_put(e, j);
+		return pl_fail(e->err, PL_ENOMEM, "out of memory");
+	}
+	if(status > 0) {
+		/* an answer, even a cut-off one: the next ID is fresh */
+		j->answers++;
+		j->last_status = status;
+		if(status == 429)
+			e->st.throttled++;
+		ratelimit_answer(&e->rl, now, j->sent_us, status == 429);
+		log_cap_change(e);
+	}
+	if(log_enabled(LOG_DEBUG))
+		log_debug("tenant %s attempt %u: HTTP %ld%s%s",
+			  j->in.tenant_id, j->attempts, status,
+			  res ? ", " : "", res ? curl_easy_strerror(res) : "");
+	if(res == CURLE_OUT_OF_MEMORY) {
+		xfer_release(e, x);
+		job_put(e, j);
+		return pl_fail(e->err, PL_ENOMEM, "out of memory");
+	}
+	if(x->too_big)
+		return finish(e, x, j, 0, "body larger than 8 MiB");
+	if(res != CURLE_OK) {
+		if(permanent_failure(res)) {
+			describe_failure(e, x, res, j->attempts, why,
+					 sizeof(why));
+			return finish(e, x, j, 0, why);
+		}
+		act = RETRY_AGAIN;
+	} else {
+		act = retry_classify(status);
+	}
+	if(act == RETRY_FINAL)
+		return finish(e, x, j, 1, NULL);
+	if(act == RETRY_REAUTH)
+		return reauth(e, x, j, now);
+	/* the one retry after a 401 renewal is not charged to --retries */
+	used = j->attempts - 1 - j->reauths;
+	if(used < cfg->retries) {
+		int64_t after = res == CURLE_OK ? x->retry_after_ms : -1;
+		int64_t delay = retry_delay_ms(used + 1, after, &e->rng);
+
+		return wait_retry(e, x, j, now + delay * 1000);
+	}
+	if(res == CURLE_OK)
+		return finish(e, x, j, 1, NULL);
+	describe_failure(e, x, res, j->attempts, why, sizeof(why));
+	return finish(e, x, j, 0, why);
+}
+
+/* ---- the loop ------------------------------------------------------- */
+
+static enum pl_status engine_init(struct fetch_engine *e,
+				  const struct fetch_config *cfg)
+{
+	size_t blen;
+	char *url;
+
+	e->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms
+					    : DEFAULT_TIMEOUT_MS;
+	e->connect_timeout_ms = cfg->connect_timeout_ms > 0
+					? cfg->connect_timeout_ms
+					: DEFAULT_CONNECT_TIMEOUT_MS;
+	e->cap = cfg->concurrency;
+	e->rng = cfg->seed;
+	if(!e->rng) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		e->rng = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^
+			 (uint64_t)mono_us();
+		if(!e->rng)
+			e->rng = 1;
+	}
+	ratelimit_init(&e->rl, cfg->rate, mono_us());
+
+	blen = strlen(cfg->base_url);
+	while(blen && cfg->base_url[blen - 1] == '/')
+		blen--;
+	url = malloc(blen + strlen(PATH_PREFIX) + GUID_STR_LEN +
+		     strlen(PATH_SUFFIX) + 1);
+	e->xfers = calloc(e->cap, sizeof(*e->xfers));
+	e->idle = calloc(e->cap, sizeof(*e->idle));
+	if(!url || !e->xfers || !e->idle) {
+		free(url);
+		return pl_fail(e->err, PL_ENOMEM, "out of memory");
+	}
+	memcpy(url, cfg->base_url, blen);
+	strcpy(url + blen, PATH_PREFIX);
+	e->url_tenant = blen + strlen(PATH_PREFIX);
+	memset(url + e->url_tenant, '0', GUID_STR_LEN);
+	strcpy(url + e->url_tenant + GUID_STR_LEN, PATH_SUFFIX);
+	e->url = url;
+
+	if(curl_global_init(CURL_GLOBAL_DEFAULT))
+		return pl_fail(e->err, PL_EINTERNAL,
+			       "cannot initialise libcurl");
+	e->curl_inited = 1;
+	e->multi = curl_multi_init();
+	if(!e->multi)
+		return pl_fail(e->err, PL_ENOMEM, "cannot create libcurl "
+			       "multi handle");
+	curl_multi_setopt(e->multi, CURLMOPT_PIPELINING,
+			  (long)CURLPIPE_MULTIPLEX);
+	curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+			  (long)e->cap);
+	/* keep every connection the slots use (the default cache size
+	 * follows the number of handles added, which dips between
+	 * attempts) */
+	curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)e->cap);
+	/* TLS sessions and DNS answers shared by all slots; one thread, so
+	 * no lock callbacks. Optional: without it each slot keeps its own. */
+	e->share = curl_share_init();
+	if(e->share) {
+		curl_share_setopt(e->share, CURLSHOPT_SHARE,
+				  CURL_LOCK_DATA_SSL_SESSION);
+		curl_share_setopt(e->share, CURLSHOPT_SHARE,
+				  CURL_LOCK_DATA_DNS);
+	}
+	return PL_OK;
+}
+
+static void engine_release(struct fetch_engine *e)
+{
+	for(unsigned i = 0; i < e->nxfers; i++) {
+		struct xfer *x = &e->xfers[i];
+
+		if(x->job)
+			curl_multi_remove_handle(e->multi, x->easy);
+		curl_easy_cleanup(x->easy);
+		wipe_headers(x);
+		free(x->body);
+	}
+	if(e->multi)
+		curl_multi_cleanup(e->multi);
+	if(e->share)
+		curl_share_cleanup(e->share);
+	while(e->chunks) {
+		struct job_chunk *next = e->chunks->next;
+
+		free(e->chunks);
+		e->chunks = next;
+	}
+	free(e->heap);
+	free(e->xfers);
+	free(e->idle);
+	free(e->url);
+	if(e->curl_inited)
+		curl_global_cleanup();
+}
+
+/* Poll timeout: until the next retry is due or the limiter has a token,
+ * at most one tick. */
+static long poll_timeout_ms(const struct fetch_engine *e, int64_t now,
+			    int64_t gate_us)
+{
+	int64_t t = TICK_US;
+
+	if(e->in_flight < e->cap) {
+		/* a retry already due waits for the limiter (gate_us) */
+		if(e->nheap && e->heap[0]->due_us > now &&
+		   e->heap[0]->due_us - now < t)
+			t = e->heap[0]->due_us - now;
+		if(gate_us > 0 && gate_us < t)
+			t = gate_us;
+	}
+	if(t < 0)
+		t = 0;
+	return (long)((t + 999) / 1000);
+}
+
+static enum pl_status check_config(const struct fetch_config *cfg,
+				   struct pl_err *err)
+{
+	char uuid[GUID_STR_LEN + 1];
+	enum pl_status st;
+
+	if(!cfg->base_url)
+		return pl_fail(err, PL_EUSAGE, "no base URL");
+	st = fetch_check_base_url(cfg->base_url, err);
+	if(st)
+		return st;
+	if(cfg->concurrency < 1 || cfg->concurrency > FETCH_MAX_CONCURRENCY)
+		return pl_fail(err, PL_EUSAGE,
+			       "concurrency must be 1 to %d, not %u",
+			       FETCH_MAX_CONCURRENCY, cfg->concurrency);
+	if(!(cfg->rate >= 0))
+		return pl_fail(err, PL_EUSAGE, "invalid request rate");
+	if(!cfg->correlation_id ||
+	   !ids_parse_uuid(cfg->correlation_id, uuid))
+		return pl_fail(err, PL_EUSAGE, "invalid correlation ID");
+	return PL_OK;
+}
+
+enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
+			 fetch_done_fn done, fetch_tick_fn tick, void *ctx,
+			 struct fetch_stats *stats, struct pl_err *err)
+{
+	struct fetch_engine e;
+	enum pl_status st;
+	int64_t now, last_tick, gate_us;
+
+	memset(&e, 0, sizeof(e));
+	e.cfg = cfg;
+	e.next = next;
+	e.done = done;
+	e.ctx = ctx;
+	e.err = err;
+	st = check_config(cfg, err);
+	if(!st)
+		st = engine_init(&e, cfg);
+	last_tick = mono_us();
+	while(!st) {
+		CURLMsg *msg;
+		CURLMcode mc;
+		int running, left;
+
+		now = mono_us();
+		if(stop_requested(&e)) {
+			st = pl_fail(err, PL_EINTERRUPTED, "interrupted");
+			break;
+		}
+		st = fill(&e, now, &gate_us);
+		if(st)
+			break;
+		if(!e.in_flight && !e.nheap && e.exhausted)
+			break;
+		mc = curl_multi_poll(e.multi, NULL, 0,
+				     (int)poll_timeout_ms(&e, now, gate_us),
+				     NULL);
+		if(!mc)
+			mc = curl_multi_perform(e.multi, &running);
+		if(mc) {
+			st = pl_fail(err, mc == CURLM_OUT_OF_MEMORY
+						  ? PL_ENOMEM
+						  : PL_EINTERNAL,
+				     "libcurl: %s", curl_multi_strerror(mc));
+			break;
+		}
+		now = mono_us();
+		while(!st && (msg = curl_multi_info_read(e.multi, &left)))
+			if(msg->msg == CURLMSG_DONE)
+				st = attempt_done(&e, msg, now);
+		if(now - last_tick >= TICK_US) {
+			last_tick = now;
+			/* back-pressure is re-asked at least every tick */
+			e.starved = 0;
+			if(tick) {
+				e.st.in_flight = e.in_flight;
+				e.st.waiting = (unsigned)e.nheap;
+				e.st.rate_limit = ratelimit_cap(&e.rl);
+				tick(ctx, &e.st);
+			}
+		}
+	}
+	e.st.in_flight = e.in_flight;
+	e.st.waiting = (unsigned)e.nheap;
+	e.st.rate_limit = ratelimit_cap(&e.rl);
+	if(stats)
+		*stats = e.st;
+	engine_release(&e);
+	return st;
+}
