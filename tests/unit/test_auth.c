@@ -704,7 +704,7 @@ static void test_error_description_cleaned(void **state)
 		"AADSTS900144: line one line two [redacted] ";
 	struct script reply = {400, body};
 	struct pl_err err = {""};
-	char url[128], want[512], desc[256];
+	char url[128], want[768], desc[512];
 	unsigned short port;
 	size_t nz = 200 - strlen(kept);
 

@@ -1,0 +1,400 @@
+#!/bin/bash
+# qualreport measured against curl, the shell and the limits, in one run:
+#
+#   1. latency-bound: pcsim --latency-ms 20, 20,000 tenants, -j 64; wall
+#      time against the ideal N x latency / concurrency, against
+#      curl --parallel --parallel-max 64 fetching the same URLs to files,
+#      and, without a target, against N x pcsim's real answer time (as
+#      curl -w measures it) / concurrency and against wrk -c 64
+#   2. CPU: no latency, 100,000 tenants; user+sys per 1,000 tenants of the
+#      full pipeline (-o x.ndjson.gz) against curl --parallel writing
+#      every body to one stream, and against xargs -P 64 curl | jq
+#      (2,000 tenants, scaled)
+#   3. memory: peak RSS at 10k, 100k and 1M tenants (ndjson.gz)
+#   4. throttled: pcsim --throttle-rps 200, 6,000 tenants, adaptive and
+#      with --rate 200: the rate of 200 answers, the share of 429s, no
+#      tenant lost
+#
+# and prints a markdown table (scenario | metric | qualreport | baseline
+# | ratio | target | met?).
+#
+#   bench/run.sh [--out FILE] [BUILD_DIR]
+#       Release build into BUILD_DIR (default build/bench), full sizes
+#       (a few minutes); exits 1 when a target is missed.
+#   bench/run.sh --smoke [--out FILE] [BUILD_DIR]
+#       seconds-long, small sizes, BUILD_DIR used as it is (built only
+#       when not given); asserts no target, but fails when a scenario
+#       breaks: a crash, a lost tenant, a baseline that did not fetch
+#       everything, no table.
+#
+# Every measured run gets a fresh pcsim on a free port; tenant CSVs are
+# generated deterministically into a temporary directory removed at exit.
+# The clients and pcsim share the machine's CPUs: pcsim's own CPU is not
+# counted, but it competes for the same cores in every run alike.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SMOKE=0
+OUT=
+BUILD=
+
+usage() {
+	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+}
+
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--smoke) SMOKE=1 ;;
+	--out)
+		[[ $# -ge 2 ]] || { echo "--out needs a file" >&2; exit 2; }
+		OUT=$2
+		shift
+		;;
+	--out=*) OUT=${1#--out=} ;;
+	-h | --help) usage; exit 0 ;;
+	-*) echo "unknown option $1" >&2; usage >&2; exit 2 ;;
+	*)
+		[[ -z $BUILD ]] || { echo "one BUILD_DIR only" >&2; exit 2; }
+		BUILD=$1
+		;;
+	esac
+	shift
+done
+
+for tool in curl jq wrk xargs zcat cmake; do
+	command -v "$tool" >/dev/null ||
+		{ echo "$tool is not installed (scripts/bootstrap)" >&2; exit 2; }
+done
+[[ -x /usr/bin/time ]] ||
+	{ echo "/usr/bin/time is not installed (scripts/bootstrap)" >&2; exit 2; }
+
+if [[ $SMOKE -eq 1 && -n $BUILD ]]; then
+	BUILD=$(cd "$BUILD" && pwd)
+else
+	BUILD=${BUILD:-$ROOT/build/bench}
+	echo "== Release build in $BUILD" >&2
+	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build "$BUILD" --target qualreport pcsim -j"$(nproc)" \
+		>/dev/null
+	BUILD=$(cd "$BUILD" && pwd)
+fi
+QR=$BUILD/qualreport
+PCSIM=$BUILD/pcsim
+[[ -x $QR && -x $PCSIM ]] ||
+	{ echo "no qualreport and pcsim in $BUILD" >&2; exit 2; }
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/qr-bench.XXXXXX")
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+cleanup() {
+	kill_pcsim
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# curl --parallel and wrk hold a descriptor per connection.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# A throwaway token: pcsim gets it on its command line (it is only a
+# test server), qualreport from the environment, curl from a config file.
+TOKEN=bench-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+export PARTNER_CENTER_TOKEN=$TOKEN
+
+J=64
+LAT_MS=20
+THR_RPS=200
+if [[ $SMOKE -eq 1 ]]; then
+	LAT_N=300 CPU_N=300 SHELL_N=100 THR_N=300 WRK_SECS=1
+	MEM_NS=(1000 3000 10000)
+else
+	LAT_N=20000 CPU_N=100000 SHELL_N=2000 THR_N=6000 WRK_SECS=10
+	MEM_NS=(10000 100000 1000000)
+fi
+MEM_LIMIT_KIB=$((64 * 1024))
+
+# 20000 -> "20,000"
+commas() {
+	echo "$1" | sed -e :a -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' \
+		-e ta
+}
+
+# 1. Latency-bound --------------------------------------------------------
+scenario_latency() {
+	local n=$LAT_N in=$TMP/lat.csv scen qr_wall curl_wall ideal wrk_rate
+	local wrk_wall r files answer eff metric
+
+	scen="latency ${LAT_MS} ms, $(commas "$n") tenants, -j $J"
+	echo "== $scen" >&2
+	gen_tenants "$n" 11 "$in"
+
+	start_pcsim --latency-ms "$LAT_MS"
+	run_qr lat_qr "$in" "$TMP/lat.ndjson.gz" -j "$J"
+	check_qr lat_qr "$in" "$TMP/lat.ndjson.gz"
+	stop_pcsim
+	qr_wall=$T_WALL
+
+	start_pcsim --latency-ms "$LAT_MS"
+	mkdir "$TMP/lat.bodies"
+	curl_config "$in" "$TMP/lat.curl" "$TMP/lat.bodies"
+	timed lat_curl curl --no-progress-meter --parallel \
+		--parallel-max "$J" -K "$TMP/lat.curl"
+	check_rc lat_curl curl
+	pcsim_stats "$TMP/lat_curl.stats"
+	check_served lat_curl "$TMP/lat_curl.stats" "$n"
+	files=$(find "$TMP/lat.bodies" -type f | wc -l)
+	[[ $files -eq $n ]] || die "lat_curl: $files bodies, want $n"
+	stop_pcsim
+	rm -rf "$TMP/lat.bodies"
+	curl_wall=$T_WALL
+
+	# How long pcsim really takes to answer at this load (more than
+	# LAT_MS: it wakes on a 1 ms grid, never early, and shares the CPUs):
+	# curl's time_total per transfer, bodies to /dev/null.
+	start_pcsim --latency-ms "$LAT_MS"
+	curl_config "$in" "$TMP/lat.null" /dev/null
+	timed lat_curl_w curl --no-progress-meter --parallel \
+		--parallel-max "$J" -K "$TMP/lat.null" \
+		-w '%{time_total}\n' >"$TMP/lat.times"
+	check_rc lat_curl_w curl
+	pcsim_stats "$TMP/lat_curl_w.stats"
+	check_served lat_curl_w "$TMP/lat_curl_w.stats" "$n"
+	stop_pcsim
+	answer=$(awk '{ s += $1 } END { printf "%.6f", s / NR }' \
+		"$TMP/lat.times")
+
+	# What a bare HTTP load generator gets from this pcsim at the same
+	# concurrency: the practical ceiling (pcsim answers on a 1 ms grid).
+	start_pcsim --no-token --latency-ms "$LAT_MS"
+	WRK_TENANTS=$n wrk -t1 -c"$J" -d"${WRK_SECS}s" \
+		-s "$ROOT/bench/wrk_tenants.lua" "$PCSIM_URL" >"$TMP/lat.wrk"
+	stop_pcsim
+	if grep -q 'Non-2xx' "$TMP/lat.wrk"; then
+		die "wrk: answers other than 200: $(cat "$TMP/lat.wrk")"
+	fi
+	wrk_rate=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/lat.wrk")
+	[[ -n $wrk_rate ]] || die "wrk printed no rate: $(cat "$TMP/lat.wrk")"
+	wrk_wall=$(calc "$n / $wrk_rate")
+
+	ideal=$(calc "$n * $LAT_MS / 1000 / $J")
+	r=$(calc "$ideal / $qr_wall")
+	row "$scen" "wall time vs ideal N × latency / j (ideal / actual)" \
+		"$(fmt %.2f "$qr_wall") s" "$(fmt %.2f "$ideal") s (ideal)" \
+		"$(fmt %.3f "$r")" "≥ 0.95" "$(meets "$r" '>=' 0.95)"
+	r=$(calc "$qr_wall / $curl_wall")
+	row "$scen" "wall time vs curl --parallel-max $J to files" \
+		"$(fmt %.2f "$qr_wall") s" "$(fmt %.2f "$curl_wall") s (curl)" \
+		"$(fmt %.3f "$r")" "≤ 1.00" "$(meets "$r" '<=' 1.00)"
+	eff=$(calc "$n * $answer / $J")
+	r=$(calc "$eff / $qr_wall")
+	metric="wall time vs N × pcsim's measured answer time / j"
+	metric+=" (curl -w mean $(fmt %.2f "$(calc "$answer * 1000")") ms)"
+	row "$scen" "$metric" \
+		"$(fmt %.2f "$qr_wall") s" "$(fmt %.2f "$eff") s" \
+		"$(fmt %.3f "$r")" "—" "—"
+	r=$(calc "$wrk_wall / $qr_wall")
+	row "$scen" "wall time vs wrk -c $J at its rate (wrk / actual)" \
+		"$(fmt %.2f "$qr_wall") s" \
+		"$(fmt %.2f "$wrk_wall") s (wrk $(fmt %.0f "$wrk_rate")/s)" \
+		"$(fmt %.3f "$r")" "—" "—"
+}
+
+# 2. CPU cost ---------------------------------------------------------------
+scenario_cpu() {
+	local n=$CPU_N in=$TMP/cpu.csv scen qr_cpu curl_cpu sh_cpu r metric
+
+	scen="CPU, no latency, $(commas "$n") tenants, -j $J"
+	echo "== $scen" >&2
+	gen_tenants "$n" 21 "$in"
+
+	start_pcsim
+	run_qr cpu_qr "$in" "$TMP/cpu.ndjson.gz" -j "$J"
+	check_qr cpu_qr "$in" "$TMP/cpu.ndjson.gz"
+	stop_pcsim
+	qr_cpu=$(calc "($T_USER + $T_SYS) * 1000 * 1000 / $n")
+
+	start_pcsim
+	curl_config "$in" "$TMP/cpu.curl"
+	timed cpu_curl curl --no-progress-meter --parallel \
+		--parallel-max "$J" -K "$TMP/cpu.curl" >"$TMP/cpu.bodies"
+	check_rc cpu_curl curl
+	pcsim_stats "$TMP/cpu_curl.stats"
+	check_served cpu_curl "$TMP/cpu_curl.stats" "$n"
+	stop_pcsim
+	rm -f "$TMP/cpu.bodies" "$TMP/cpu.curl"
+	curl_cpu=$(calc "($T_USER + $T_SYS) * 1000 * 1000 / $n")
+
+	# The shell way: a curl per tenant, 64 at a time, bodies piped into
+	# one jq that turns them into rows (after sed drops the UTF-8 BOMs
+	# that the API, and pcsim, put before some bodies: jq refuses them).
+	# Same tenants (the first SHELL_N).
+	start_pcsim
+	head -n $((SHELL_N + 1)) "$in" | tail -n +2 |
+		awk -v u="$PCSIM_URL" \
+			'{ printf "%s/v1/customers/%s/qualifications\n", u, $1 }' \
+		>"$TMP/shell.urls"
+	(umask 077 && printf 'header = "Authorization: Bearer %s"\n' \
+		"$TOKEN" >"$TMP/shell.curl")
+	# shellcheck disable=SC2016
+	timed cpu_shell bash -c 'set -o pipefail
+		xargs -P "$1" -n 1 curl -sS -K "$2" <"$3" |
+		LC_ALL=C sed "s/\xef\xbb\xbf//g" |
+		jq -c "(if type == \"array\" then . else .qualifications end)
+			| .[] | {qualification,
+				vetting_status: .vettingStatus,
+				vetting_reason: .vettingReason,
+				vetting_created_date:
+				(.vettingCreatedDate // .vettingCreateDate)}" \
+		>"$4"' _ "$J" "$TMP/shell.curl" "$TMP/shell.urls" \
+		"$TMP/shell.rows"
+	check_rc cpu_shell "xargs curl | jq"
+	pcsim_stats "$TMP/cpu_shell.stats"
+	check_served cpu_shell "$TMP/cpu_shell.stats" "$SHELL_N"
+	stop_pcsim
+	sh_cpu=$(calc "($T_USER + $T_SYS) * 1000 * 1000 / $SHELL_N")
+
+	r=$(calc "$qr_cpu / $curl_cpu")
+	metric="user+sys CPU per 1,000 tenants"
+	row "$scen" "$metric vs curl --parallel-max $J, one output stream" \
+		"$(fmt %.1f "$qr_cpu") ms" "$(fmt %.1f "$curl_cpu") ms (curl)" \
+		"$(fmt %.3f "$r")" "≤ 1.50" "$(meets "$r" '<=' 1.50)"
+	r=$(calc "$qr_cpu / $sh_cpu")
+	row "$scen" "$metric vs xargs -P $J curl \\| jq ($(commas \
+		"$SHELL_N") tenants)" \
+		"$(fmt %.1f "$qr_cpu") ms" "$(fmt %.1f "$sh_cpu") ms (shell)" \
+		"$(fmt %.3f "$r")" "—" "—"
+}
+
+# 3. Memory ---------------------------------------------------------------
+scenario_memory() {
+	local n n0=${MEM_NS[0]} rss rss0='' set0 sb expect r in scen seed=31
+	local mib metric
+
+	for n in "${MEM_NS[@]}"; do
+		scen="memory, no latency, -j $J, ndjson.gz"
+		echo "== $scen, $(commas "$n") tenants" >&2
+		in=$TMP/mem.csv
+		gen_tenants "$n" "$seed" "$in"
+		seed=$((seed + 1))
+		start_pcsim
+		run_qr "mem_$n" "$in" "$TMP/mem.ndjson.gz" -j "$J"
+		check_qr "mem_$n" "$in" "$TMP/mem.ndjson.gz"
+		stop_pcsim
+		rm -f "$in" "$TMP/mem.ndjson.gz" "$TMP/mem.ndjson.gz.manifest.json"
+		rss=$T_RSS
+		mib=$(fmt %.1f "$(calc "$rss / 1024")")
+		sb=$(set_bytes "$n")
+		if [[ -z $rss0 ]]; then
+			rss0=$rss
+			set0=$sb
+			metric="peak RSS, $(commas "$n") tenants (dedupe set"
+			metric+=" $(fmt %.2f "$(calc "$sb / 1048576")") MiB)"
+			row "$scen" "$metric" \
+				"$mib MiB" "—" "—" "—" "—"
+			continue
+		fi
+		# Flat apart from the dedupe set: the smallest run's RSS plus
+		# what the set grew by.
+		expect=$(calc "$rss0 + ($sb - $set0) / 1024")
+		r=$(calc "$rss / $expect")
+		metric="peak RSS, $(commas "$n") tenants, vs"
+		metric+=" $(commas "$n0")'s + dedupe set growth"
+		row "$scen" "$metric" \
+			"$mib MiB" "$(fmt %.1f "$(calc "$expect / 1024")") MiB (flat)" \
+			"$(fmt %.3f "$r")" "≤ 1.10" "$(meets "$r" '<=' 1.10)"
+	done
+	r=$(calc "$rss / $MEM_LIMIT_KIB")
+	row "$scen" "peak RSS, $(commas "$n") tenants, vs the limit" \
+		"$mib MiB" "64.0 MiB (limit)" "$(fmt %.3f "$r")" "≤ 1.00" \
+		"$(meets "$r" '<=' 1.00)"
+}
+
+# 4. Throttled -------------------------------------------------------------
+scenario_throttle() {
+	local n=$THR_N in=$TMP/thr.csv mode scen rate ok req thr r p429
+	local extra viol
+
+	gen_tenants "$n" 41 "$in"
+	for mode in adaptive fixed; do
+		extra=()
+		scen="throttled $THR_RPS/s, $(commas "$n") tenants, -j $J"
+		if [[ $mode == fixed ]]; then
+			extra=(--rate "$THR_RPS")
+			scen+=", --rate $THR_RPS"
+		else
+			scen+=", adaptive"
+		fi
+		echo "== $scen" >&2
+		start_pcsim --throttle-rps "$THR_RPS"
+		run_qr "thr_$mode" "$in" "$TMP/thr.ndjson" -j "$J" \
+			"${extra[@]}"
+		pcsim_stats "$TMP/thr_$mode.stats"
+		stop_pcsim
+		check_qr "thr_$mode" "$in" "$TMP/thr.ndjson"
+		ok=$(jq '.by_status["200"] // 0' "$TMP/thr_$mode.stats")
+		req=$(jq .requests "$TMP/thr_$mode.stats")
+		thr=$(jq .throttled "$TMP/thr_$mode.stats")
+		rate=$(calc "$ok / $T_WALL")
+		r=$(calc "$rate / $THR_RPS")
+		row "$scen" "answers 200 per second (pcsim /stats over the wall time)" \
+			"$(fmt %.1f "$rate")/s" "$THR_RPS/s (allowed)" \
+			"$(fmt %.3f "$r")" "≥ 0.90" "$(meets "$r" '>=' 0.90)"
+		viol=$(jq .retry_after_violations "$TMP/thr_$mode.stats")
+		p429=$(calc "$thr * 100 / $req")
+		row "$scen" "requests answered 429 (Retry-After not kept)" \
+			"$(fmt %.2f "$p429")% ($thr of $req; $viol)" "—" "—" \
+			"< 5%" "$(meets "$p429" '<' 5)"
+		# check_qr has failed the run already if one was lost.
+		row "$scen" "tenants lost (missing or Error)" \
+			"0 of $(commas "$n")" "—" "—" "0" "yes"
+	done
+}
+
+machine() {
+	local cpu deb
+
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
+	deb=$(cat /etc/debian_version 2>/dev/null || echo '?')
+	printf '%s UTC; %s CPUs (%s), Debian %s, Linux %s, %s; load %s\n' \
+		"$(date -u '+%Y-%m-%d %H:%M')" "$(nproc)" "$cpu" "$deb" \
+		"$(uname -r)" "$(curl --version | head -n1 | cut -d' ' -f1-2)" \
+		"$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+MACHINE=$(machine)
+echo "machine: $MACHINE" >&2
+echo "qualreport: $QR$([[ $SMOKE -eq 1 ]] && echo ' (smoke run)')" >&2
+
+scenario_latency
+scenario_cpu
+scenario_memory
+scenario_throttle
+
+{
+	if [[ $SMOKE -eq 1 ]]; then
+		echo "Smoke run (sizes too small for the targets), $MACHINE"
+	else
+		echo "$MACHINE"
+	fi
+	echo
+	echo "| scenario | metric | qualreport | baseline | ratio | target | met? |"
+	echo "|---|---|---|---|---|---|---|"
+	printf '%s\n' "${ROWS[@]}"
+} >"$TMP/table.md"
+[[ ${#ROWS[@]} -ge 10 ]] || die "the table is incomplete"
+echo
+cat "$TMP/table.md"
+if [[ -n $OUT ]]; then
+	cp "$TMP/table.md" "$OUT"
+fi
+echo
+if [[ $SMOKE -eq 1 ]]; then
+	echo "RESULT: smoke run complete, every tenant accounted for" \
+		"(targets not assessed)"
+elif [[ $MISSED -gt 0 ]]; then
+	echo "RESULT: $MISSED target(s) missed"
+	exit 1
+else
+	echo "RESULT: all targets met"
+fi
