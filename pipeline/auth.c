@@ -586,8 +586,11 @@ static enum pl_status fetch_token(struct auth *a, struct pl_err *err)
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS,
 			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	if(a->cacert)
+	/* --cacert adds to the system's CAs, as for the API (fetch.c) */
+	if(a->cacert) {
 		curl_easy_setopt(h, CURLOPT_CAINFO, a->cacert);
+		curl_easy_setopt(h, CURLOPT_CAPATH, "/etc/ssl/certs");
+	}
 
 	started = now_ms();
 	cc = curl_easy_perform(h);

@@ -469,8 +469,13 @@ static enum pl_status xfer_create(struct fetch_engine *e, struct xfer *x)
 	/* TLS verification is never turned off, whatever the options */
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if(cfg->cacert)
+	/* --cacert adds to the system's CAs: the bundle file and, with the
+	 * OpenSSL backend, the system's hashed certificate directory are
+	 * both searched. */
+	if(cfg->cacert) {
 		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->cacert);
+		curl_easy_setopt(c, CURLOPT_CAPATH, "/etc/ssl/certs");
+	}
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #else

@@ -38,8 +38,8 @@ struct fetch_config {
 	unsigned retries;          /* retries after the first attempt */
 	long timeout_ms;           /* per attempt; 0 = 60 s */
 	long connect_timeout_ms;   /* 0 = 10 s */
-	/* CA bundle (PEM) for the API host, may be NULL. It replaces the
-	 * system bundle for these requests: libcurl cannot add to it. */
+	/* Extra CA bundle (PEM), may be NULL: searched together with the
+	 * system's certificate directory (/etc/ssl/certs, CURLOPT_CAPATH). */
 	const char *cacert;
 	const char *correlation_id;
 	struct auth *auth;         /* borrowed */

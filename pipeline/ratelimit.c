@@ -28,8 +28,9 @@ static double burst_for(double cap)
 void ratelimit_init(struct ratelimit *rl, double rate, int64_t now_us)
 {
 	memset(rl, 0, sizeof(*rl));
-	rl->_adaptive = rate <= 0;
-	rl->_cap = rate > 0 ? rate : 0;
+	rl->_adaptive = 1;
+	rl->_ceiling = rate > 0 ? rate : 0;
+	rl->_cap = rl->_ceiling;
 	rl->_burst = burst_for(rl->_cap);
 	rl->_tokens = 1.0;
 	rl->_refill_us = now_us;
@@ -94,6 +95,8 @@ double ratelimit_send_rate(const struct ratelimit *rl, int64_t now_us)
 
 static void set_cap(struct ratelimit *rl, double cap)
 {
+	if(rl->_ceiling > 0 && cap > rl->_ceiling)
+		cap = rl->_ceiling;
 	rl->_cap = cap;
 	rl->_burst = burst_for(cap);
 	if(rl->_tokens > rl->_burst)

@@ -10,9 +10,10 @@
  * (cap + 1 per second below 100/s, within 1% above). The bucket starts
  * with one token, not full, so a run does not start with a burst.
  *
- * Fixed mode (--rate R): cap = R forever.
- *
- * Adaptive mode (no --rate): no cap until the server answers 429, then
+ * With --rate R the cap starts at R and never rises above it; without,
+ * there is no cap until the server answers 429. Either way a 429 brings
+ * the adaptation below into play (a --rate above what the server allows
+ * would otherwise be a steady 429 storm):
  * a gentle multiplicative decrease and a slow increase (AIMD-like, as
  * in TCP congestion control; the goal is >= 90% of the server's limit
  * with < 5% of requests answered 429):
@@ -56,6 +57,7 @@
 struct ratelimit {
 	int _adaptive;
 	double _cap;               /* req/s; 0 = none */
+	double _ceiling;           /* --rate: the cap never exceeds it */
 	double _burst;             /* bucket capacity, tokens */
 	double _tokens;
 	double _overload;          /* the rate at the last decrease */
@@ -74,7 +76,7 @@ struct ratelimit {
 	uint32_t _slot_sends[RATELIMIT_SLOTS];
 };
 
-/* rate > 0: fixed cap; rate <= 0: adaptive. */
+/* rate > 0: a ceiling, the starting cap; rate <= 0: no cap until 429. */
 void ratelimit_init(struct ratelimit *rl, double rate, int64_t now_us);
 
 /*
@@ -87,7 +89,7 @@ void ratelimit_take(struct ratelimit *rl, int64_t now_us);
 
 /*
  * An HTTP answer arrived for a request sent at sent_us (the time passed to
- * ratelimit_take); throttled = it was a 429. Ignored in fixed mode.
+ * ratelimit_take); throttled = it was a 429.
  */
 void ratelimit_answer(struct ratelimit *rl, int64_t now_us, int64_t sent_us,
 		      int throttled);

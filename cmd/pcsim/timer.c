@@ -25,11 +25,12 @@ struct timer {
 /* A batch of due callbacks is fired outside the lock. */
 #define BATCH 256
 /*
- * The thread wakes on a 1 ms grid, never before a deadline: under load
- * one wake-up then fires every timer due in that millisecond, instead of
- * one wake-up (and context switch) per timer.
+ * The thread wakes on a 100 us grid, never before a deadline: under load
+ * one wake-up then fires every timer due in that slice, instead of one
+ * wake-up (and context switch) per timer. A 1 ms grid made every answer
+ * 0.5 ms late on average, which benchmarks of a 20 ms API notice (2.5%).
  */
-#define GRID_NS 1000000u
+#define GRID_NS 100000u
 
 static void sift_up(struct item *h, unsigned i)
 {

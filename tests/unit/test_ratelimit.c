@@ -126,14 +126,24 @@ static void test_fixed_cap_reported(void **state)
 	(void)state;
 	ratelimit_init(&rl, 20, 5);
 	assert_true(ratelimit_cap(&rl) == 20);
-	/* fixed mode ignores 429s */
-	ratelimit_take(&rl, 10);
-	for(int i = 0; i < 100; i++)
-		ratelimit_answer(&rl, 20000 + i, 10, 1);
-	assert_true(ratelimit_cap(&rl) == 20);
 	/* one token at start, then 50 ms per token */
+	ratelimit_take(&rl, 10);
 	assert_int_equal(ratelimit_wait_us(&rl, 10), 50001);
 	assert_int_equal(ratelimit_wait_us(&rl, 50010), 0);
+	/* a --rate the server refuses is cut like an adaptive cap ... */
+	for(int i = 0; i < 100; i++)
+		ratelimit_answer(&rl, 20000 + i, 10, 1);
+	ratelimit_wait_us(&rl, 1100000);
+	assert_true(ratelimit_cap(&rl) > 0 && ratelimit_cap(&rl) < 20);
+	/* ... and grows back while it binds, but never above --rate */
+	for(int64_t t = 1100000; t < 60000000; t += 10000) {
+		if(ratelimit_wait_us(&rl, t) == 0) {
+			ratelimit_take(&rl, t);
+			ratelimit_answer(&rl, t + 5000, t, 0);
+		}
+		assert_true(ratelimit_cap(&rl) <= 20);
+	}
+	assert_true(ratelimit_cap(&rl) == 20);
 	ratelimit_init(&rl, 0, 5);
 	assert_true(ratelimit_cap(&rl) == 0);
 	assert_int_equal(ratelimit_wait_us(&rl, 10), 0);
@@ -229,7 +239,7 @@ struct sim_result {
 
 static struct sim_result simulate(double server_rate, double server_burst,
 				  unsigned tenants, unsigned conc,
-				  int64_t rtt_us)
+				  int64_t rtt_us, double client_rate)
 {
 	struct ratelimit rl;
 	struct sim_req flight[SIM_MAX_FLIGHT];
@@ -245,7 +255,7 @@ static struct sim_result simulate(double server_rate, double server_burst,
 	assert_non_null(wait);
 	assert_non_null(attempts);
 	assert_true(conc <= SIM_MAX_FLIGHT);
-	ratelimit_init(&rl, 0, now);
+	ratelimit_init(&rl, client_rate, now);
 	while(finished < tenants) {
 		int64_t t_next = INT64_MAX;
 		int have_work;
@@ -389,7 +399,7 @@ static void check_adaptive(double server_rate, double server_burst,
 			   unsigned tenants)
 {
 	struct sim_result r = simulate(server_rate, server_burst, tenants,
-				       64, 20000);
+				       64, 20000, 0);
 
 	assert_true(r.share >= 0.9);
 	assert_true(r.throttled < 0.05);
@@ -417,13 +427,29 @@ static void test_adaptive_1000(void **state)
 	check_adaptive(1000, 1000, 30000);
 }
 
+/* --rate above the server's limit: adapts below it, as without --rate. */
+static void test_rate_above_limit(void **state)
+{
+	struct sim_result r;
+
+	(void)state;
+	r = simulate(200, 20, 6000, 64, 20000, 500);
+	assert_true(r.share >= 0.9);
+	assert_true(r.throttled < 0.05);
+	assert_int_equal(r.lost, 0);
+	/* and a --rate below it is simply kept: no 429 at all */
+	r = simulate(200, 20, 3000, 64, 20000, 150);
+	assert_true(r.throttled == 0);
+	assert_int_equal(r.lost, 0);
+}
+
 /* Below the server's limit nothing is throttled and no cap appears. */
 static void test_adaptive_under_limit(void **state)
 {
 	struct sim_result r;
 
 	(void)state;
-	r = simulate(5000, 100, 6000, 64, 20000);
+	r = simulate(5000, 100, 6000, 64, 20000, 0);
 	assert_true(r.throttled == 0);
 	assert_true(r.requests == 6000);
 }
@@ -438,6 +464,7 @@ int main(void)
 		cmocka_unit_test(test_adaptive_200),
 		cmocka_unit_test(test_adaptive_50),
 		cmocka_unit_test(test_adaptive_1000),
+		cmocka_unit_test(test_rate_above_limit),
 		cmocka_unit_test(test_adaptive_under_limit),
 	};
 
