@@ -398,9 +398,12 @@ static enum pl_status fetch_all(struct run *run)
 	if(!run->window)
 		return pl_fail(run->err, PL_ENOMEM, "out of memory");
 
-	/* Everything resumed: nothing to fetch, no token needed. */
-	if(run->resumed == run->total)
-		return write_ready(run);
+	/* Write the resumed tenants at the head of the input now: the
+	 * window only moves on as rows are written, and no answer would
+	 * come to move it past a resumed prefix longer than the window. */
+	st = write_ready(run);
+	if(st || run->resumed == run->total)
+		return st; /* everything resumed: no token needed */
 	if(cfg->auth_error)
 		return pl_fail(run->err, PL_EAUTH, "%s", cfg->auth_error);
 	st = auth_new(&cfg->auth, &auth, run->err);

@@ -75,4 +75,20 @@ curl -sf -X POST "$PCSIM_URL/stats/reset" >/dev/null
 check "finished journal: exit code" "$?" 0
 check "finished journal: no requests" "$(stats | jq .requests)" 0
 check_file "finished journal: same report" "$TMP/again.csv" "$TMP/kill.csv"
+
+# A resumed prefix longer than the reorder window (4096 tenants) must not
+# stall the run: only the rest is fetched.
+stop_pcsim
+start_pcsim --token resume-token --seed 9
+gen_tenants 6000 43 | awk 'BEGIN { print "tenant" } { print }' >"$TMP/big.csv"
+"$QR" "$TMP/big.csv" --base-url "$PCSIM_URL" -j 1 --journal "$TMP/big.journal" \
+  -o "$TMP/big-full.csv" -q
+check "big run exit code" "$?" 0
+head -n 5001 "$TMP/big.journal" >"$TMP/big5000.journal"
+curl -sf -X POST "$PCSIM_URL/stats/reset" >/dev/null
+timeout 60 "$QR" "$TMP/big.csv" --base-url "$PCSIM_URL" -j 4 \
+  --journal "$TMP/big5000.journal" -o "$TMP/big-resumed.csv" -q
+check "long resumed prefix: exit code" "$?" 0
+check "long resumed prefix: requests" "$(stats | jq .requests)" 1000
+check_file "long resumed prefix: same report" "$TMP/big-resumed.csv" "$TMP/big-full.csv"
 finish
