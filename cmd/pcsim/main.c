@@ -24,7 +24,7 @@ static const char usage_text[] =
 "usage: pcsim [OPTIONS]\n"
 "\n"
 "Simulate the Partner Center API on 127.0.0.1. The first line of stdout\n"
-"is the base URL (http://127.0.0.1:PORT). Runs until SIGINT/SIGTERM.\n"
+"is the base URL (http[s]://127.0.0.1:PORT). Runs until SIGINT/SIGTERM.\n"
 "\n"
 "  --port N             port to listen on; 0 picks a free one (default 0)\n"
 "  --latency-ms N       delay every API answer by N ms (default 0)\n"
@@ -47,6 +47,9 @@ static const char usage_text[] =
 "  --data FILE          scripted answers per tenant (JSON object)\n"
 "  --seed N             seed of the generated answers and faults (default 0)\n"
 "  --threads N          server threads (default: number of CPUs)\n"
+"  --tls-cert FILE      serve HTTPS with this PEM certificate (chain) ...\n"
+"  --tls-key FILE       ... and this PEM private key; the URL printed\n"
+"                       is then https://127.0.0.1:PORT\n"
 "  --help               show this help\n"
 "\n"
 "Not API (never delayed, throttled or authenticated): GET /stats,\n"
@@ -114,7 +117,7 @@ enum {
 	OPT_PORT = 256, OPT_LATENCY, OPT_JITTER, OPT_FAIL, OPT_DROP,
 	OPT_MALFORMED, OPT_UNKNOWN, OPT_THROTTLE, OPT_DOC, OPT_TOKEN,
 	OPT_CLIENT_ID, OPT_CLIENT_SECRET, OPT_TTL, OPT_DATA, OPT_SEED,
-	OPT_THREADS, OPT_HELP
+	OPT_THREADS, OPT_TLS_CERT, OPT_TLS_KEY, OPT_HELP
 };
 
 static const struct option options[] = {
@@ -132,11 +135,32 @@ static const struct option options[] = {
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{"throttle-rps", required_argument, NULL, OPT_THROTTLE},
+	{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+	{"tls-key", required_argument, NULL, OPT_TLS_KEY},
 	{"token", required_argument, NULL, OPT_TOKEN},
 	{"token-ttl", required_argument, NULL, OPT_TTL},
 	{"unknown-rate", required_argument, NULL, OPT_UNKNOWN},
 	{NULL, 0, NULL, 0}
 };
+
+/* The whole of a PEM file (at most 1 MiB), NUL-terminated; exits 2 on
+ * failure. libmicrohttpd takes certificates and keys as memory. */
+static char *read_pem(const char *opt, const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	char *pem = malloc(1u << 20);
+	size_t n = 0;
+
+	if(!fp || !pem)
+		die_usage("%s: cannot read %s: %s", opt, path,
+			  strerror(errno));
+	n = fread(pem, 1, (1u << 20) - 1, fp);
+	if(ferror(fp) || n == 0)
+		die_usage("%s: cannot read %s", opt, path);
+	fclose(fp);
+	pem[n] = '\0';
+	return pem;
+}
 
 static void parse_args(int argc, char **argv, struct pcsim_config *cfg)
 {
@@ -216,6 +240,12 @@ static void parse_args(int argc, char **argv, struct pcsim_config *cfg)
 				die_usage("%s: must be at least 1",
 					  "--threads");
 			break;
+		case OPT_TLS_CERT:
+			cfg->tls_cert = read_pem(name, optarg);
+			break;
+		case OPT_TLS_KEY:
+			cfg->tls_key = read_pem(name, optarg);
+			break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
 			exit(0);
@@ -239,6 +269,8 @@ static void parse_args(int argc, char **argv, struct pcsim_config *cfg)
 	   1 + 1e-9)
 		die_usage("%s add up to more than 1",
 			  "--drop-rate, --fail-rate and --malformed-rate");
+	if(!cfg->tls_cert != !cfg->tls_key)
+		die_usage("%s go together", "--tls-cert and --tls-key");
 	if(!cfg->client_secret && env_secret && *env_secret)
 		cfg->client_secret = strdup(env_secret);
 	if(cfg->client_secret && !cfg->client_id)
@@ -277,10 +309,12 @@ int main(int argc, char **argv)
 		free(cfg.client_secret);
 		return 2;
 	}
-	printf("http://127.0.0.1:%u\n", server_port(srv));
+	printf("%s://127.0.0.1:%u\n", cfg.tls_cert ? "https" : "http",
+	       server_port(srv));
 	fflush(stdout);
-	fprintf(stderr, "pcsim: serving http://127.0.0.1:%u (threads %u, "
-		"seed %llu%s%s)\n", server_port(srv), cfg.threads,
+	fprintf(stderr, "pcsim: serving %s://127.0.0.1:%u (threads %u, "
+		"seed %llu%s%s)\n", cfg.tls_cert ? "https" : "http",
+		server_port(srv), cfg.threads,
 		(unsigned long long)cfg.seed,
 		cfg.data_path ? ", data " : "",
 		cfg.data_path ? cfg.data_path : "");
@@ -288,6 +322,8 @@ int main(int argc, char **argv)
 	while(sigwait(&stop, &sig) != 0)
 		;
 	server_stop(srv);
+	free(cfg.tls_cert);
+	free(cfg.tls_key);
 	if(cfg.client_secret) {
 		memset(cfg.client_secret, 0, strlen(cfg.client_secret));
 		free(cfg.client_secret);

@@ -29,6 +29,8 @@ struct pcsim_config {
 	const char *data_path;    /* scripted answers, NULL: none */
 	uint64_t seed;
 	unsigned threads;         /* MHD worker threads, >= 1 */
+	char *tls_cert;           /* owned PEM text; with tls_key: HTTPS */
+	char *tls_key;            /* owned PEM text */
 };
 
 /* Monotonic clock in nanoseconds: every deadline in pcsim uses it. */

@@ -890,8 +890,22 @@ enum pl_status server_start(const struct pcsim_config *cfg,
 	addr.sin_family = AF_INET;
 	addr.sin_port = htons((uint16_t)cfg->port);
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if(cfg->tls_cert) {
+		if(MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			st = pl_fail(err, PL_EUSAGE, "this libmicrohttpd has "
+				     "no TLS support");
+			goto fail;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	struct MHD_OptionItem tls_opts[] = {
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, cfg->tls_cert},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, cfg->tls_key},
+		{MHD_OPTION_END, 0, NULL}
+	};
 	s->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL,
 		handle, s,
+		MHD_OPTION_ARRAY, cfg->tls_cert ? tls_opts : tls_opts + 2,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 		MHD_OPTION_THREAD_POOL_SIZE,
 		(unsigned)(cfg->threads > 1 ? cfg->threads : 0),

@@ -28,7 +28,7 @@ start_pcsim() {
   PCSIM_PIDS+=("$PCSIM_PID")
   for _ in $(seq 1 100); do
     PCSIM_URL=$(head -n 1 "$log" 2>/dev/null)
-    [[ "$PCSIM_URL" == http://127.0.0.1:* ]] && return 0
+    [[ "$PCSIM_URL" == http*://127.0.0.1:* ]] && return 0
     kill -0 "$PCSIM_PID" 2>/dev/null || break
     sleep 0.05
   done
