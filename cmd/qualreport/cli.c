@@ -113,7 +113,7 @@ void cli_print_help(FILE *out)
 "      --retries N          retries per tenant after the first try (default 5)\n"
 "      --timeout SECONDS    per-attempt timeout (default 30)\n"
 "      --base-url URL       API root (default " DEFAULT_BASE_URL ")\n"
-"      --cacert PATH        CA bundle to verify the API's TLS certificate\n"
+"      --cacert PATH        extra CA bundle (PEM), trusted besides the system CAs\n"
 "      --correlation-id UUID  MS-CorrelationId of the run (default: new)\n"
 "\n"
 "Credentials (never on the command line):\n"
