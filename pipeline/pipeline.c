@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <openssl/evp.h>
@@ -662,7 +663,11 @@ enum pl_status pipeline_run(const struct pipeline_config *cfg,
 	if(st)
 		goto out;
 
-	run.progress = progress_new(cfg->progress);
+	/* A report printed to the same terminal would be torn by the bar. */
+	run.progress = progress_new(cfg->progress == PROGRESS_AUTO &&
+				    !strcmp(cfg->output, "-") &&
+				    isatty(STDOUT_FILENO)
+				    ? PROGRESS_OFF : cfg->progress);
 	st = fetch_all(&run);
 	progress_finish(run.progress);
 	run.progress = NULL;
