@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "manifest.h"
+#include "testutil.h"
 
 #define SHA_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define SHA_B "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -34,8 +35,7 @@ static int setup(void **state)
 
 	if(!fx)
 		return -1;
-	strcpy(fx->dir, "/tmp/qr-manifest-XXXXXX");
-	if(!mkdtemp(fx->dir)) {
+	if(testutil_mkdtemp(fx->dir, sizeof(fx->dir), "manifest")) {
 		free(fx);
 		return -1;
 	}
@@ -47,18 +47,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *fx = *state;
-	DIR *d = opendir(fx->dir);
-	struct dirent *e;
-	char p[512];
 
-	while(d && (e = readdir(d))) {
-		snprintf(p, sizeof(p), "%s/%s", fx->dir, e->d_name);
-		if(strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			unlink(p);
-	}
-	if(d)
-		closedir(d);
-	rmdir(fx->dir);
+	testutil_rmtree(fx->dir);
 	free(fx);
 	return 0;
 }

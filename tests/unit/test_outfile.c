@@ -21,6 +21,7 @@
 #include <zlib.h>
 
 #include "outfile.h"
+#include "testutil.h"
 
 struct fixture {
 	char dir[64];
@@ -33,8 +34,7 @@ static int setup(void **state)
 
 	if(!fx)
 		return -1;
-	strcpy(fx->dir, "/tmp/qr-outfile-XXXXXX");
-	if(!mkdtemp(fx->dir)) {
+	if(testutil_mkdtemp(fx->dir, sizeof(fx->dir), "outfile")) {
 		free(fx);
 		return -1;
 	}
@@ -43,38 +43,12 @@ static int setup(void **state)
 	return 0;
 }
 
-/* Remove dir and everything under it (tests create one level only, plus
- * the occasional subdirectory). */
-static void remove_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[512];
-
-	if(!d)
-		return;
-	while((e = readdir(d))) {
-		struct stat st;
-
-		if(!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		if(lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-			chmod(p, 0700);
-			remove_tree(p);
-		} else {
-			unlink(p);
-		}
-	}
-	closedir(d);
-	rmdir(dir);
-}
 
 static int teardown(void **state)
 {
 	struct fixture *fx = *state;
 
-	remove_tree(fx->dir);
+	testutil_rmtree(fx->dir);
 	free(fx);
 	return 0;
 }

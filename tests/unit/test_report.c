@@ -25,6 +25,7 @@
 
 #include "record.h"
 #include "report.h"
+#include "testutil.h"
 #include "summary.h"
 
 #define GOLDEN QR_SOURCE_DIR "/tests/golden/"
@@ -96,8 +97,7 @@ static int setup(void **state)
 
 	if(!fx)
 		return -1;
-	strcpy(fx->dir, "/tmp/qr-report-XXXXXX");
-	if(!mkdtemp(fx->dir)) {
+	if(testutil_mkdtemp(fx->dir, sizeof(fx->dir), "report")) {
 		free(fx);
 		return -1;
 	}
@@ -111,18 +111,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *fx = *state;
-	DIR *d = opendir(fx->dir);
-	struct dirent *e;
-	char p[512];
 
-	while(d && (e = readdir(d))) {
-		snprintf(p, sizeof(p), "%s/%s", fx->dir, e->d_name);
-		if(strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			unlink(p);
-	}
-	if(d)
-		closedir(d);
-	rmdir(fx->dir);
+	testutil_rmtree(fx->dir);
 	for(int i = 0; i < NRECS; i++)
 		tenant_record_release(&fx->recs[i]);
 	free(fx);

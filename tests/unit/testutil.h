@@ -1,0 +1,50 @@
+/*
+ * testutil.h: helpers the unit tests share (header-only; each test is
+ * one executable).
+ */
+#ifndef QR_TESTUTIL_H
+#define QR_TESTUTIL_H
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Make "/tmp/qr-<tag>-XXXXXX" into dir (len bytes). 0, or -1. */
+static inline int testutil_mkdtemp(char *dir, size_t len, const char *tag)
+{
+	if(snprintf(dir, len, "/tmp/qr-%s-XXXXXX", tag) >= (int)len)
+		return -1;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+/* Remove dir and everything under it (subdirectories made read-only by
+ * a test included). 0, or -1. */
+static inline int testutil_rmtree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[4096];
+	struct stat st;
+
+	while(d && (e = readdir(d))) {
+		if(!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if(snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
+		   (int)sizeof(path))
+			continue;
+		if(lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			chmod(path, 0700);
+			testutil_rmtree(path);
+		} else {
+			unlink(path);
+		}
+	}
+	if(d)
+		closedir(d);
+	return rmdir(dir);
+}
+
+#endif
