@@ -520,7 +520,13 @@ static enum pl_status use_auto(struct csvin *in, const struct detect *d,
 	if(ncols > DETECT_COLS)
 		ncols = DETECT_COLS;
 	/* The first column mostly made of GUIDs. Row 1 counts unless it
-	 * looks like a header, so "Tenant" over a single GUID still wins. */
+	 * looks like a header, so "Tenant" over a single GUID still wins.
+	 * Failing that, the column with the most GUIDs: a short or messy
+	 * export whose ID column is half typos still has one, and its bad
+	 * values are rejected one by one with a reason rather than the
+	 * whole file refused. */
+	unsigned best = 0, best_valid = 0;
+
 	for(size_t j = 0; j < ncols; j++) {
 		unsigned valid = d->valid[j], nonempty = d->nonempty[j];
 		unsigned char f = row1_cell(d, (unsigned)j + 1);
@@ -530,10 +536,18 @@ static enum pl_status use_auto(struct csvin *in, const struct detect *d,
 			valid += (f & F_VALID) != 0;
 		}
 		if(valid > 0 && valid * 2 > nonempty) {
-			in->column = (unsigned)j + 1;
-			in->has_header = row1_is_header(d, in->column);
-			return PL_OK;
+			best = (unsigned)j + 1;
+			break;
 		}
+		if(valid > best_valid) {
+			best_valid = valid;
+			best = (unsigned)j + 1;
+		}
+	}
+	if(best) {
+		in->column = best;
+		in->has_header = row1_is_header(d, in->column);
+		return PL_OK;
 	}
 	return pl_fail(err, PL_EINPUT,
 		       "%s: no tenant-ID column: looked for a header named "

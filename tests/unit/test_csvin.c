@@ -864,10 +864,23 @@ static void no_guid_column(void **state)
 	assert_string_equal(r.err.msg, msg);
 	run_release(&r);
 
-	/* Half GUIDs is not "mostly". */
+	/* Half GUIDs is not "mostly", but still the column with the most:
+	 * it is used, and its other values are rejected one by one. */
 	run_text("half.csv", "a,x\n" G1 ",y\nb,z\n" G2 ",w\n", NULL, &r,
 		 path);
-	assert_int_equal(r.st, PL_EINPUT);
+	assert_int_equal(r.st, PL_OK);
+	assert_int_equal(r.column, 1);
+	assert_int_equal(r.has_header, 0);
+	assert_int_equal(r.counts.rows, 4);
+	assert_int_equal(r.counts.tenants, 2);
+	assert_int_equal(r.counts.rejects, 2);
+	run_release(&r);
+
+	/* The most GUIDs wins over the first column with any. */
+	run_text("most.csv", "id2,x\n" G1 ",q\nzz," G1 "\nyy," G2 "\n",
+		 NULL, &r, path);
+	assert_int_equal(r.st, PL_OK);
+	assert_int_equal(r.column, 2);
 	run_release(&r);
 }
 
