@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,18 +163,10 @@ static enum pl_status read_input(struct run *run)
  * else the detail report's. */
 static enum report_format summary_format(const struct pipeline_config *cfg)
 {
-	const char *path = cfg->summary;
-	size_t len = strlen(path);
-	static const char *const known[] = {".csv", ".ndjson", ".jsonl",
-					    ".ndjson.gz", ".jsonl.gz"};
+	enum report_format fmt;
 
-	for(size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		size_t k = strlen(known[i]);
-
-		if(len > k && !strcasecmp(path + len - k, known[i]))
-			return report_format_from_path(path);
-	}
-	return cfg->format;
+	return report_format_by_suffix(cfg->summary, &fmt) ? fmt
+							   : cfg->format;
 }
 
 static enum pl_status open_reports(struct run *run)

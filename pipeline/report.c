@@ -67,16 +67,28 @@ static int has_suffix(const char *s, size_t len, const char *suffix)
 	return len >= n && !strcasecmp(s + len - n, suffix);
 }
 
-enum report_format report_format_from_path(const char *path)
+int report_format_by_suffix(const char *path, enum report_format *out)
 {
 	size_t len = path ? strlen(path) : 0;
 
 	if(has_suffix(path, len, ".ndjson.gz") ||
 	   has_suffix(path, len, ".jsonl.gz"))
-		return REPORT_NDJSON_GZ;
-	if(has_suffix(path, len, ".ndjson") || has_suffix(path, len, ".jsonl"))
-		return REPORT_NDJSON;
-	return REPORT_CSV;
+		*out = REPORT_NDJSON_GZ;
+	else if(has_suffix(path, len, ".ndjson") ||
+		has_suffix(path, len, ".jsonl"))
+		*out = REPORT_NDJSON;
+	else if(has_suffix(path, len, ".csv"))
+		*out = REPORT_CSV;
+	else
+		return 0;
+	return 1;
+}
+
+enum report_format report_format_from_path(const char *path)
+{
+	enum report_format fmt;
+
+	return report_format_by_suffix(path, &fmt) ? fmt : REPORT_CSV;
 }
 
 int report_format_parse(const char *name, enum report_format *out)
