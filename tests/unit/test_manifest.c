@@ -53,25 +53,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *data;
-	long n;
-
-	if(!f)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	rewind(f);
-	data = malloc((size_t)n + 1);
-	assert_non_null(data);
-	assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
-	data[n] = '\0';
-	fclose(f);
-	return data;
-}
-
 static const struct manifest_option options[] = {
 	{"format", "csv"},
 	{"retries", "5"},
@@ -221,8 +202,9 @@ static void test_write(void **state)
 
 	sample(&m);
 	assert_int_equal(manifest_write(fx->path, &m, &err), PL_OK);
-	text = read_file(fx->path);
-	golden = read_file(QR_SOURCE_DIR "/tests/golden/manifest.json");
+	text = testutil_read_file(fx->path, NULL);
+	golden = testutil_read_file(QR_SOURCE_DIR
+				    "/tests/golden/manifest.json", NULL);
 	assert_string_equal(text, golden);
 	free(golden);
 	assert_int_equal(text[strlen(text) - 1], '\n');
@@ -308,7 +290,7 @@ static void test_strings(void **state)
 	m.noptions = 0;
 	m.noutputs = 0;
 	assert_int_equal(manifest_write(fx->path, &m, &err), PL_OK);
-	text = read_file(fx->path);
+	text = testutil_read_file(fx->path, NULL);
 	assert_non_null(strstr(text, "\"path\": \"in/\\\"odd\\\"\\\\dir/"
 				     "caf\xef\xbf\xbd\\n.csv\""));
 	root = json_tokener_parse(text);
@@ -339,7 +321,7 @@ static void test_atomic_and_errors(void **state)
 	fputs("stale", f);
 	fclose(f);
 	assert_int_equal(manifest_write(fx->path, &m, &err), PL_OK);
-	text = read_file(fx->path);
+	text = testutil_read_file(fx->path, NULL);
 	assert_int_equal(strncmp(text, "{\n", 2), 0);
 	free(text);
 	d = opendir(fx->dir);

@@ -79,32 +79,13 @@ static void list_dir(const char *dir, char *out, size_t size)
 	}
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *data;
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	rewind(f);
-	data = malloc((size_t)n + 1);
-	assert_non_null(data);
-	assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
-	data[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return data;
-}
-
 /* SHA-256 of a file, computed here independently of outfile. */
 static void file_sha256(const char *path, char hex[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 	size_t len;
-	char *data = read_file(path, &len);
+	char *data = testutil_read_file(path, &len);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
 	assert_non_null(ctx);
@@ -163,7 +144,7 @@ static void test_commit_is_atomic(void **state)
 	assert_int_equal(outfile_commit(f, &st, &err), PL_OK);
 	list_dir(fx->dir, names, sizeof(names));
 	assert_string_equal(names, "out.csv");
-	data = read_file(fx->path, &len);
+	data = testutil_read_file(fx->path, &len);
 	assert_string_equal(data, "a,b\n1,2\n");
 	free(data);
 	assert_int_equal(st.bytes, 8);
@@ -194,11 +175,11 @@ static void test_commit_replaces_target(void **state)
 	assert_int_equal(outfile_open(fx->path, 0, &f, &err), PL_OK);
 	write_str(f, "new\n");
 	/* The old report stays whole until the rename. */
-	data = read_file(fx->path, &len);
+	data = testutil_read_file(fx->path, &len);
 	assert_int_equal(len, 47);
 	free(data);
 	assert_int_equal(outfile_commit(f, &st, &err), PL_OK);
-	data = read_file(fx->path, &len);
+	data = testutil_read_file(fx->path, &len);
 	assert_string_equal(data, "new\n");
 	free(data);
 	list_dir(fx->dir, names, sizeof(names));
@@ -387,7 +368,7 @@ static void test_stdout(void **state)
 	with_stdout(fd, write_stdout);
 	close(fd);
 	assert_int_equal(stdout_rc, PL_OK);
-	data = read_file(fx->path, &len);
+	data = testutil_read_file(fx->path, &len);
 	assert_string_equal(data, "to stdout\n");
 	free(data);
 	check_stats(fx->path, &stdout_st);
@@ -438,7 +419,7 @@ static void test_large_writes(void **state)
 	}
 	assert_int_equal(outfile_write(f, "", 0, &err), PL_OK);
 	assert_int_equal(outfile_commit(f, &st, &err), PL_OK);
-	data = read_file(fx->path, &len);
+	data = testutil_read_file(fx->path, &len);
 	assert_int_equal(len, total);
 	assert_memory_equal(data, text, total);
 	assert_int_equal(st.bytes, total);
@@ -467,7 +448,7 @@ static void test_gzip(void **state)
 	}
 	assert_int_equal(outfile_commit(f, &st, &err), PL_OK);
 	check_stats(fx->path, &st);
-	raw = read_file(fx->path, &len);
+	raw = testutil_read_file(fx->path, &len);
 	/* gzip magic, deflate, mtime 0 (reproducible bytes) */
 	assert_int_equal((unsigned char)raw[0], 0x1f);
 	assert_int_equal((unsigned char)raw[1], 0x8b);

@@ -129,26 +129,6 @@ static const char *tmp_path(struct fixture *fx, const char *name)
 	return p;
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *data;
-	long n;
-
-	if(!f)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	rewind(f);
-	data = malloc((size_t)n + 1);
-	assert_non_null(data);
-	assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
-	data[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return data;
-}
-
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "wb");
@@ -161,7 +141,7 @@ static void write_file(const char *path, const char *text)
 static void assert_file_equals_golden(const char *path, const char *golden)
 {
 	size_t n1, n2;
-	char *got = read_file(path, &n1), *want = read_file(golden, &n2);
+	char *got = testutil_read_file(path, &n1), *want = testutil_read_file(golden, &n2);
 
 	assert_string_equal(got, want);
 	assert_int_equal(n1, n2);
@@ -178,7 +158,7 @@ static void check_stats(const char *path, const struct report_stats *st,
 	char hex[65];
 	struct stat sb;
 	size_t len;
-	char *data = read_file(path, &len);
+	char *data = testutil_read_file(path, &len);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
 	assert_int_equal(st->rows, rows);
@@ -329,13 +309,13 @@ static void test_detail_ndjson_gz(void **state)
 	const char *path = tmp_path(fx, "detail.ndjson.gz");
 	struct report_stats st;
 	size_t glen, zlen;
-	char *golden = read_file(GOLDEN "detail.ndjson", &glen);
+	char *golden = testutil_read_file(GOLDEN "detail.ndjson", &glen);
 	char *raw, *back;
 	gzFile gz;
 
 	write_detail(fx, path, REPORT_NDJSON_GZ, 0, &st);
 	check_stats(path, &st, NROWS);
-	raw = read_file(path, &zlen);
+	raw = testutil_read_file(path, &zlen);
 	assert_int_equal((unsigned char)raw[0], 0x1f);
 	assert_int_equal((unsigned char)raw[1], 0x8b);
 	free(raw);
@@ -399,7 +379,7 @@ static void expect_valid(struct fixture *fx, const char *schema,
 	char *msg;
 
 	if(run_validate(schema, file, format, out)) {
-		msg = read_file(out, &len);
+		msg = testutil_read_file(out, &len);
 		fail_msg("%s against %s: %s", file, schema, msg);
 	}
 }
@@ -414,7 +394,7 @@ static void expect_invalid(struct fixture *fx, const char *schema,
 	char *msg;
 
 	assert_int_equal(run_validate(schema, file, format, out), 1);
-	msg = read_file(out, &len);
+	msg = testutil_read_file(out, &len);
 	if(!strstr(msg, want))
 		fail_msg("expected \"%s\" in: %s", want, msg);
 	free(msg);
@@ -557,7 +537,7 @@ static void test_ndjson_escaping(void **state)
 	assert_int_equal(report_write_tenant(r, &rec, &err), PL_OK);
 	assert_int_equal(report_commit(r, &st, &err), PL_OK);
 	check_stats(path, &st, 1);
-	data = read_file(path, &len);
+	data = testutil_read_file(path, &len);
 	snprintf(line, sizeof(line), "{\"tenant_id\":\"0a1b2c3d-0000-4000-8000-"
 		 "000000000009\",\"qualification\":\"Edu\\bcation\""
 		 ",\"vetting_status\":\"Denied\",\"vetting_reason"
@@ -606,7 +586,7 @@ static void test_excel_safe_and_quoting(void **state)
 	char *data;
 
 	write_tricky_rejects(path, 1);
-	data = read_file(path, &len);
+	data = testutil_read_file(path, &len);
 	assert_string_equal(data, "line,value,reason\n"
 				  "1,'-1,'=bad\n"
 				  "2,'\tx,r\n"
@@ -621,7 +601,7 @@ static void test_excel_safe_and_quoting(void **state)
 				  "11,\"end \",r\n");
 	free(data);
 	write_tricky_rejects(path, 0);
-	data = read_file(path, &len);
+	data = testutil_read_file(path, &len);
 	assert_string_equal(data, "line,value,reason\n"
 				  "1,-1,=bad\n"
 				  "2,\"\tx\",r\n"
@@ -666,7 +646,7 @@ static void test_csv_round_trip(void **state)
 	char *data;
 
 	write_tricky_rejects(path, 0);
-	data = read_file(path, &len);
+	data = testutil_read_file(path, &len);
 	assert_int_equal(csv_init(&p, CSV_STRICT | CSV_STRICT_FINI), 0);
 	assert_int_equal(csv_parse(&p, data, len, on_field, NULL, &ps), len);
 	assert_int_equal(csv_fini(&p, on_field, NULL, &ps), 0);
@@ -692,7 +672,7 @@ static void test_empty_reports(void **state)
 	p = tmp_path(fx, "e.csv");
 	assert_int_equal(report_open_detail(p, &csv, &r, &err), PL_OK);
 	assert_int_equal(report_commit(r, &st, &err), PL_OK);
-	data = read_file(p, &len);
+	data = testutil_read_file(p, &len);
 	assert_string_equal(data, "tenant_id,qualification,vetting_status,"
 				  "vetting_reason,vetting_created_date,"
 				  "http_status,attempts,error,request_id\n");
@@ -710,7 +690,7 @@ static void test_empty_reports(void **state)
 	p = tmp_path(fx, "e-rejects.csv");
 	assert_int_equal(report_open_rejects(p, 0, &r, &err), PL_OK);
 	assert_int_equal(report_commit(r, &st, &err), PL_OK);
-	data = read_file(p, &len);
+	data = testutil_read_file(p, &len);
 	assert_string_equal(data, "line,value,reason\n");
 	free(data);
 	check_stats(p, &st, 0);

@@ -12,6 +12,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/*
+ * The whole of a file, NUL-terminated (caller frees); its length in *len
+ * when len is not NULL. Fails the running cmocka test if unreadable, so
+ * include <cmocka.h> before this header.
+ */
+static inline char *testutil_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data;
+	long n;
+
+	if(!f)
+		fail_msg("cannot open %s", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	data = malloc((size_t)n + 1);
+	assert_non_null(data);
+	assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
+	data[n] = '\0';
+	fclose(f);
+	if(len)
+		*len = (size_t)n;
+	return data;
+}
+
 /* Make "/tmp/qr-<tag>-XXXXXX" into dir (len bytes). 0, or -1. */
 static inline int testutil_mkdtemp(char *dir, size_t len, const char *tag)
 {
