@@ -2,16 +2,26 @@
  * fetch.c: the fetch engine, one libcurl multi handle and one loop (the
  * shape of curl's own parallel_transfers()):
  *
- *   fill up to the cap  ->  curl_multi_poll  ->  curl_multi_perform  ->
- *   drain curl_multi_info_read: finish, or schedule a retry  ->  refill
+ *   fill up to the cap  ->  epoll_wait  ->  curl_multi_socket_action on
+ *   each ready socket (and on libcurl's timer when due)  ->  drain
+ *   curl_multi_info_read: finish, or schedule a retry  ->  refill
+ *
+ * Event-driven (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION into our epoll set)
+ * rather than curl_multi_poll + curl_multi_perform: each wake of that pair
+ * costs O(handles) (poll(2) over every socket, then a visit of every
+ * handle), and when answers trickle in, as they do from a real API, it
+ * wakes two or three times per answer; socket_action touches only the
+ * sockets that are ready. Measured at 20 ms latency, -j 64: 20% less CPU
+ * and 1.5% less wall time (bench/README.md).
  *
  * The cap is enforced by counting the handles added (never by
  * CURLMOPT_MAX_TOTAL_CONNECTIONS, whose internal queue would eat the
  * per-attempt timeout). Retries wait in a min-heap ordered by their
  * not-before time and take no in-flight slot; a due retry goes before new
  * jobs. The poll timeout is the time until the next retry is due or the
- * rate limiter has a token, and never more than 100 ms, so *stop and the
- * progress tick are served promptly; nothing ever sleep()s.
+ * rate limiter has a token or libcurl's timer fires, and never more than
+ * 100 ms, so *stop and the progress tick are served promptly; nothing
+ * ever sleep()s.
  *
  * Cheap per request: easy handles are made once per slot and reused (with
  * their connection, through the multi's connection cache, and their TLS
@@ -33,7 +43,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -50,6 +62,7 @@
 #define BODY_INITIAL 4096
 #define BODY_KEEP (256 * 1024)      /* keep smaller buffers for reuse */
 #define JOB_CHUNK 64
+#define MAX_EVENTS 64               /* epoll events taken per wake */
 
 #define PATH_PREFIX "/v1/customers/"
 #define PATH_SUFFIX "/qualifications"
@@ -99,6 +112,9 @@ struct fetch_engine {
 
 	CURLM *multi;
 	CURLSH *share;
+	int epfd;                 /* the sockets libcurl asked us to watch */
+	int64_t curl_due_us;      /* libcurl's timer; -1 = none */
+	int sock_errno;           /* epoll_ctl failure seen in on_socket */
 	int curl_inited;
 	struct xfer *xfers;       /* concurrency slots, handles made lazily */
 	unsigned nxfers;          /* slots with a handle */
@@ -910,6 +926,65 @@ static enum pl_status attempt_done(struct fetch_engine *e, CURLMsg *msg,
 
 /* ---- the loop ------------------------------------------------------- */
 
+/*
+ * libcurl tells which sockets to watch for what. The socket's entry in
+ * libcurl's hash carries a marker (curl_multi_assign) once it is in the
+ * epoll set, so a change is a MOD and a new socket an ADD; the fallbacks
+ * cover a descriptor number reused after a close.
+ */
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp,
+		     void *socketp)
+{
+	struct fetch_engine *e = userp;
+	struct epoll_event ev;
+	int op;
+
+	(void)easy;
+	if(what == CURL_POLL_REMOVE) {
+		/* may already be closed: then the kernel dropped it */
+		epoll_ctl(e->epfd, EPOLL_CTL_DEL, s, NULL);
+		return 0;
+	}
+	memset(&ev, 0, sizeof(ev));
+	if(what & CURL_POLL_IN)
+		ev.events |= EPOLLIN;
+	if(what & CURL_POLL_OUT)
+		ev.events |= EPOLLOUT;
+	ev.data.fd = s;
+	op = socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if(epoll_ctl(e->epfd, op, s, &ev) < 0) {
+		if(errno == EEXIST)
+			op = EPOLL_CTL_MOD;
+		else if(errno == ENOENT)
+			op = EPOLL_CTL_ADD;
+		else
+			op = -1;
+		if(op < 0 || epoll_ctl(e->epfd, op, s, &ev) < 0) {
+			e->sock_errno = errno;
+			return -1;
+		}
+	}
+	if(!socketp)
+		curl_multi_assign(e->multi, s, e);
+	return 0;
+}
+
+/* libcurl wants socket_action(CURL_SOCKET_TIMEOUT) after timeout_ms. */
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct fetch_engine *e = userp;
+
+	(void)multi;
+	/* 0 is "now" (a handle was just added): due whatever the clock */
+	if(timeout_ms < 0)
+		e->curl_due_us = -1;
+	else if(timeout_ms == 0)
+		e->curl_due_us = 0;
+	else
+		e->curl_due_us = mono_us() + timeout_ms * 1000;
+	return 0;
+}
+
 static enum pl_status engine_init(struct fetch_engine *e,
 				  const struct fetch_config *cfg)
 {
@@ -933,6 +1008,7 @@ static enum pl_status engine_init(struct fetch_engine *e,
 			e->rng = 1;
 	}
 	ratelimit_init(&e->rl, cfg->rate, mono_us());
+	e->curl_due_us = -1;
 
 	blen = strlen(cfg->base_url);
 	while(blen && cfg->base_url[blen - 1] == '/')
@@ -960,6 +1036,14 @@ static enum pl_status engine_init(struct fetch_engine *e,
 	if(!e->multi)
 		return pl_fail(e->err, PL_ENOMEM, "cannot create libcurl "
 			       "multi handle");
+	e->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if(e->epfd < 0)
+		return pl_fail(e->err, PL_EINTERNAL, "epoll_create1: %s",
+			       strerror(errno));
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
 	curl_multi_setopt(e->multi, CURLMOPT_PIPELINING,
 			  (long)CURLPIPE_MULTIPLEX);
 	curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
@@ -993,6 +1077,8 @@ static void engine_release(struct fetch_engine *e)
 	}
 	if(e->multi)
 		curl_multi_cleanup(e->multi);
+	if(e->epfd >= 0)
+		close(e->epfd);
 	if(e->share)
 		curl_share_cleanup(e->share);
 	while(e->chunks) {
@@ -1061,6 +1147,7 @@ enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
 	int64_t now, last_tick, gate_us;
 
 	memset(&e, 0, sizeof(e));
+	e.epfd = -1;
 	e.cfg = cfg;
 	e.next = next;
 	e.done = done;
@@ -1071,9 +1158,11 @@ enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
 		st = engine_init(&e, cfg);
 	last_tick = mono_us();
 	while(!st) {
+		struct epoll_event ev[MAX_EVENTS];
 		CURLMsg *msg;
-		CURLMcode mc;
-		int running, left;
+		CURLMcode mc = CURLM_OK;
+		int running, left, n, i;
+		long wait_ms;
 
 		now = mono_us();
 		if(stop_requested(&e)) {
@@ -1085,16 +1174,54 @@ enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
 			break;
 		if(!e.in_flight && !e.nheap && e.exhausted)
 			break;
-		mc = curl_multi_poll(e.multi, NULL, 0,
-				     (int)poll_timeout_ms(&e, now, gate_us),
-				     NULL);
-		if(!mc)
-			mc = curl_multi_perform(e.multi, &running);
+		wait_ms = poll_timeout_ms(&e, now, gate_us);
+		if(e.curl_due_us >= 0) {
+			int64_t d = e.curl_due_us - mono_us();
+
+			if(d <= 0)
+				wait_ms = 0;
+			else if((d + 999) / 1000 < wait_ms)
+				wait_ms = (long)((d + 999) / 1000);
+		}
+		n = epoll_wait(e.epfd, ev, MAX_EVENTS, (int)wait_ms);
+		if(n < 0) {
+			if(errno != EINTR) {
+				st = pl_fail(err, PL_EINTERNAL,
+					     "epoll_wait: %s", strerror(errno));
+				break;
+			}
+			n = 0;
+		}
+		for(i = 0; i < n && !mc; i++) {
+			int mask = 0;
+
+			if(ev[i].events & EPOLLIN)
+				mask |= CURL_CSELECT_IN;
+			if(ev[i].events & EPOLLOUT)
+				mask |= CURL_CSELECT_OUT;
+			if(ev[i].events & (EPOLLERR | EPOLLHUP))
+				mask |= CURL_CSELECT_ERR;
+			mc = curl_multi_socket_action(e.multi, ev[i].data.fd,
+						      mask, &running);
+		}
+		if(!mc && e.curl_due_us >= 0 && mono_us() >= e.curl_due_us) {
+			/* on_timer sets the next one, if any */
+			e.curl_due_us = -1;
+			mc = curl_multi_socket_action(e.multi,
+						      CURL_SOCKET_TIMEOUT, 0,
+						      &running);
+		}
 		if(mc) {
-			st = pl_fail(err, mc == CURLM_OUT_OF_MEMORY
-						  ? PL_ENOMEM
-						  : PL_EINTERNAL,
-				     "libcurl: %s", curl_multi_strerror(mc));
+			if(e.sock_errno)
+				st = pl_fail(err, PL_EINTERNAL,
+					     "epoll_ctl: %s",
+					     strerror(e.sock_errno));
+			else
+				st = pl_fail(err, mc == CURLM_OUT_OF_MEMORY
+							  ? PL_ENOMEM
+							  : PL_EINTERNAL,
+					     "libcurl: %s",
+					     curl_multi_strerror(mc));
 			break;
 		}
 		now = mono_us();
