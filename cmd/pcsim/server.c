@@ -60,6 +60,7 @@ struct stats {
 	atomic_uint_fast64_t delayed;      /* answers sent after a delay */
 	atomic_uint_fast64_t late;         /* ... more than LATE_NS late */
 	atomic_uint_fast64_t max_late_us;
+	atomic_uint_fast64_t late_sum_us;  /* for the mean lateness */
 };
 
 struct server {
@@ -646,7 +647,7 @@ static int stats_reply(struct req *r)
 			      "\"retry_after_violations\":%llu,"
 			      "\"tokens_issued\":%llu,\"unauthorized\":%llu,"
 			      "\"tenants\":%zu,\"delayed\":%llu,\"late\":%llu,"
-			      "\"max_late_ms\":%.3f}\n",
+			      "\"max_late_ms\":%.3f,\"mean_late_ms\":%.3f}\n",
 			      LOAD(st->throttled), LOAD(st->dropped),
 			      (long long)atomic_load(&st->in_flight),
 			      (long long)atomic_load(&st->max_in_flight),
@@ -654,7 +655,11 @@ static int stats_reply(struct req *r)
 			      LOAD(st->unauthorized),
 			      tenant_map_size(r->srv->tenants),
 			      LOAD(st->delayed), LOAD(st->late),
-			      (double)LOAD(st->max_late_us) / 1000);
+			      (double)LOAD(st->max_late_us) / 1000,
+			      LOAD(st->delayed)
+				      ? (double)LOAD(st->late_sum_us) / 1000 /
+						(double)LOAD(st->delayed)
+				      : 0.0);
 #undef LOAD
 	return json_reply(r, 200, body, o);
 }
@@ -672,6 +677,7 @@ static void stats_reset(struct stats *st)
 	atomic_store(&st->delayed, 0);
 	atomic_store(&st->late, 0);
 	atomic_store(&st->max_late_us, 0);
+	atomic_store(&st->late_sum_us, 0);
 	/* A gauge is not zeroed: its maximum restarts from the present. */
 	atomic_store(&st->max_in_flight, atomic_load(&st->in_flight));
 }
@@ -710,6 +716,7 @@ static void note_lateness(struct stats *st, uint64_t deadline_ns)
 	uint_fast64_t us = late / 1000, max;
 
 	count(&st->delayed);
+	atomic_fetch_add_explicit(&st->late_sum_us, us, memory_order_relaxed);
 	if(late > LATE_NS)
 		count(&st->late);
 	max = atomic_load_explicit(&st->max_late_us, memory_order_relaxed);
