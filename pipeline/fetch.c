@@ -837,8 +837,9 @@ static void log_cap_change(struct fetch_engine *e)
 {
 	double cap = ratelimit_cap(&e->rl);
 
-	if(e->cfg->rate > 0)
-		return; /* a fixed --rate never changes */
+	/* with --rate the cap starts at the rate: only a cut is news */
+	if(e->logged_cap == 0 && e->cfg->rate > 0)
+		e->logged_cap = e->cfg->rate;
 	if(cap > 0 && (e->logged_cap == 0 || cap < e->logged_cap)) {
 		if(!e->throttle_logged)
 			log_info("the API throttles (429): sending at most "
@@ -1095,10 +1096,10 @@ static void engine_release(struct fetch_engine *e)
 		curl_global_cleanup();
 }
 
-/* Poll timeout: until the next retry is due or the limiter has a token,
- * at most one tick. */
-static long poll_timeout_ms(const struct fetch_engine *e, int64_t now,
-			    int64_t gate_us)
+/* How long to wait for events: until the next retry is due, the limiter
+ * has a token or libcurl's timer fires, at most one tick. */
+static int64_t wait_timeout_us(const struct fetch_engine *e, int64_t now,
+			       int64_t gate_us)
 {
 	int64_t t = TICK_US;
 
@@ -1110,9 +1111,38 @@ static long poll_timeout_ms(const struct fetch_engine *e, int64_t now,
 		if(gate_us > 0 && gate_us < t)
 			t = gate_us;
 	}
-	if(t < 0)
-		t = 0;
-	return (long)((t + 999) / 1000);
+	if(e->curl_due_us >= 0 && e->curl_due_us - now < t)
+		t = e->curl_due_us - now;
+	return t < 0 ? 0 : t;
+}
+
+/*
+ * epoll_wait with a microsecond timeout. The limiter paces sends 5 ms
+ * apart at 200/s: a timeout rounded up to whole milliseconds made sends
+ * 5 to 6 ms apart, and the bucket then caught up with pairs 4 ms apart,
+ * which a server's leaky bucket without burst (nginx's limit_req) answers
+ * with 429. epoll_pwait2 (Linux 5.11) takes a timespec; older kernels get
+ * the millisecond call.
+ */
+static int wait_events(int epfd, struct epoll_event *ev, int max,
+		       int64_t timeout_us)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)
+	static int no_pwait2;
+	struct timespec ts = {
+		.tv_sec = (time_t)(timeout_us / 1000000),
+		.tv_nsec = (long)(timeout_us % 1000000) * 1000
+	};
+	int n;
+
+	if(!no_pwait2) {
+		n = epoll_pwait2(epfd, ev, max, &ts, NULL);
+		if(n >= 0 || errno != ENOSYS)
+			return n;
+		no_pwait2 = 1;
+	}
+#endif
+	return epoll_wait(epfd, ev, max, (int)((timeout_us + 999) / 1000));
 }
 
 static enum pl_status check_config(const struct fetch_config *cfg,
@@ -1162,7 +1192,6 @@ enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
 		CURLMsg *msg;
 		CURLMcode mc = CURLM_OK;
 		int running, left, n, i;
-		long wait_ms;
 
 		now = mono_us();
 		if(stop_requested(&e)) {
@@ -1174,16 +1203,8 @@ enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
 			break;
 		if(!e.in_flight && !e.nheap && e.exhausted)
 			break;
-		wait_ms = poll_timeout_ms(&e, now, gate_us);
-		if(e.curl_due_us >= 0) {
-			int64_t d = e.curl_due_us - mono_us();
-
-			if(d <= 0)
-				wait_ms = 0;
-			else if((d + 999) / 1000 < wait_ms)
-				wait_ms = (long)((d + 999) / 1000);
-		}
-		n = epoll_wait(e.epfd, ev, MAX_EVENTS, (int)wait_ms);
+		n = wait_events(e.epfd, ev, MAX_EVENTS,
+				wait_timeout_us(&e, mono_us(), gate_us));
 		if(n < 0) {
 			if(errno != EINTR) {
 				st = pl_fail(err, PL_EINTERNAL,
