@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Helpers for bench/run.sh (sourced, not run). Expects: $TMP (scratch
 # dir, removed by the caller), $PCSIM, $QR, $TOKEN (also exported as
-# PARTNER_CENTER_TOKEN for qualreport), $SMOKE.
+# PARTNER_CENTER_TOKEN for qualreport), $SMOKE, and bench/nginx.sh sourced
+# when SERVER=nginx.
 #
 # Conventions: every measured command runs under /usr/bin/time, which
 # counts the CPU of every child it waited for (a whole pipeline under
@@ -52,6 +53,26 @@ stop_pcsim() {
 }
 
 kill_pcsim() { stop_pcsim; }
+
+# The server the scenarios run against: pcsim (SERVER=pcsim, default) or
+# nginx as a stand-in (SERVER=nginx, bench/nginx.sh). Both take
+# --latency-ms N, --throttle-rps N and --no-token, set PCSIM_URL, and give
+# their counters in pcsim's /stats shape (requests, by_status, throttled,
+# retry_after_violations).
+SERVER=${SERVER:-pcsim}
+start_server() {
+	if [[ $SERVER == nginx ]]; then start_nginx "$@"; else start_pcsim "$@"; fi
+}
+stop_server() {
+	if [[ $SERVER == nginx ]]; then stop_nginx; else stop_pcsim; fi
+}
+server_stats() {
+	if [[ $SERVER == nginx ]]; then nginx_stats "$1"; else pcsim_stats "$1"; fi
+}
+kill_server() {
+	stop_pcsim
+	if declare -F stop_nginx >/dev/null; then stop_nginx; fi
+}
 
 # pcsim_stats FILE: its /stats JSON into FILE.
 pcsim_stats() {

@@ -26,6 +26,11 @@
 #       when not given); asserts no target, but fails when a scenario
 #       breaks: a crash, a lost tenant, a baseline that did not fetch
 #       everything, no table.
+#   bench/run.sh --server nginx [...]
+#       the same scenarios against nginx instead of pcsim, a stand-in
+#       server no one here wrote (bench/nginx.sh: echo_sleep for the
+#       latency, limit_req for the throttle, its access log for the
+#       counters).
 #
 # Every measured run gets a fresh pcsim on a free port; tenant CSVs are
 # generated deterministically into a temporary directory removed at exit.
@@ -37,6 +42,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SMOKE=0
 OUT=
 BUILD=
+SERVER=pcsim
 
 usage() {
 	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -51,6 +57,12 @@ while [[ $# -gt 0 ]]; do
 		shift
 		;;
 	--out=*) OUT=${1#--out=} ;;
+	--server)
+		[[ $# -ge 2 ]] || { echo "--server needs pcsim or nginx" >&2; exit 2; }
+		SERVER=$2
+		shift
+		;;
+	--server=*) SERVER=${1#--server=} ;;
 	-h | --help) usage; exit 0 ;;
 	-*) echo "unknown option $1" >&2; usage >&2; exit 2 ;;
 	*)
@@ -60,6 +72,12 @@ while [[ $# -gt 0 ]]; do
 	esac
 	shift
 done
+
+case $SERVER in
+pcsim | nginx) ;;
+*) echo "--server: pcsim or nginx, not '$SERVER'" >&2; exit 2 ;;
+esac
+export SERVER
 
 for tool in curl jq wrk xargs zcat cmake; do
 	command -v "$tool" >/dev/null ||
@@ -86,8 +104,13 @@ PCSIM=$BUILD/pcsim
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/qr-bench.XXXXXX")
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+# shellcheck source=bench/nginx.sh
+source "$ROOT/bench/nginx.sh"
+if [[ $SERVER == nginx ]]; then
+	nginx_check || exit 2
+fi
 cleanup() {
-	kill_pcsim
+	kill_server
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -129,47 +152,47 @@ scenario_latency() {
 	echo "== $scen" >&2
 	gen_tenants "$n" 11 "$in"
 
-	start_pcsim --latency-ms "$LAT_MS"
+	start_server --latency-ms "$LAT_MS"
 	run_qr lat_qr "$in" "$TMP/lat.ndjson.gz" -j "$J"
 	check_qr lat_qr "$in" "$TMP/lat.ndjson.gz"
-	stop_pcsim
+	stop_server
 	qr_wall=$T_WALL
 
-	start_pcsim --latency-ms "$LAT_MS"
+	start_server --latency-ms "$LAT_MS"
 	mkdir "$TMP/lat.bodies"
 	curl_config "$in" "$TMP/lat.curl" "$TMP/lat.bodies"
 	timed lat_curl curl --no-progress-meter --parallel \
 		--parallel-max "$J" -K "$TMP/lat.curl"
 	check_rc lat_curl curl
-	pcsim_stats "$TMP/lat_curl.stats"
+	server_stats "$TMP/lat_curl.stats"
 	check_served lat_curl "$TMP/lat_curl.stats" "$n"
 	files=$(find "$TMP/lat.bodies" -type f | wc -l)
 	[[ $files -eq $n ]] || die "lat_curl: $files bodies, want $n"
-	stop_pcsim
+	stop_server
 	rm -rf "$TMP/lat.bodies"
 	curl_wall=$T_WALL
 
-	# How long pcsim really takes to answer at this load (more than
-	# LAT_MS: it wakes on a 1 ms grid, never early, and shares the CPUs):
+	# How long the server really takes to answer at this load (more than
+	# LAT_MS: it never answers early, wakes late, and shares the CPUs):
 	# curl's time_total per transfer, bodies to /dev/null.
-	start_pcsim --latency-ms "$LAT_MS"
+	start_server --latency-ms "$LAT_MS"
 	curl_config "$in" "$TMP/lat.null" /dev/null
 	timed lat_curl_w curl --no-progress-meter --parallel \
 		--parallel-max "$J" -K "$TMP/lat.null" \
 		-w '%{time_total}\n' >"$TMP/lat.times"
 	check_rc lat_curl_w curl
-	pcsim_stats "$TMP/lat_curl_w.stats"
+	server_stats "$TMP/lat_curl_w.stats"
 	check_served lat_curl_w "$TMP/lat_curl_w.stats" "$n"
-	stop_pcsim
+	stop_server
 	answer=$(awk '{ s += $1 } END { printf "%.6f", s / NR }' \
 		"$TMP/lat.times")
 
-	# What a bare HTTP load generator gets from this pcsim at the same
-	# concurrency: the practical ceiling (pcsim answers on a 1 ms grid).
-	start_pcsim --no-token --latency-ms "$LAT_MS"
+	# What a bare HTTP load generator gets from this server at the same
+	# concurrency: the practical ceiling.
+	start_server --no-token --latency-ms "$LAT_MS"
 	WRK_TENANTS=$n wrk -t1 -c"$J" -d"${WRK_SECS}s" \
 		-s "$ROOT/bench/wrk_tenants.lua" "$PCSIM_URL" >"$TMP/lat.wrk"
-	stop_pcsim
+	stop_server
 	if grep -q 'Non-2xx' "$TMP/lat.wrk"; then
 		die "wrk: answers other than 200: $(cat "$TMP/lat.wrk")"
 	fi
@@ -188,7 +211,7 @@ scenario_latency() {
 		"$(fmt %.3f "$r")" "≤ 1.00" "$(meets "$r" '<=' 1.00)"
 	eff=$(calc "$n * $answer / $J")
 	r=$(calc "$eff / $qr_wall")
-	metric="wall time vs N × pcsim's measured answer time / j"
+	metric="wall time vs N × $SERVER's measured answer time / j"
 	metric+=" (curl -w mean $(fmt %.2f "$(calc "$answer * 1000")") ms)"
 	row "$scen" "$metric" \
 		"$(fmt %.2f "$qr_wall") s" "$(fmt %.2f "$eff") s" \
@@ -208,20 +231,20 @@ scenario_cpu() {
 	echo "== $scen" >&2
 	gen_tenants "$n" 21 "$in"
 
-	start_pcsim
+	start_server
 	run_qr cpu_qr "$in" "$TMP/cpu.ndjson.gz" -j "$J"
 	check_qr cpu_qr "$in" "$TMP/cpu.ndjson.gz"
-	stop_pcsim
+	stop_server
 	qr_cpu=$(calc "($T_USER + $T_SYS) * 1000 * 1000 / $n")
 
-	start_pcsim
+	start_server
 	curl_config "$in" "$TMP/cpu.curl"
 	timed cpu_curl curl --no-progress-meter --parallel \
 		--parallel-max "$J" -K "$TMP/cpu.curl" >"$TMP/cpu.bodies"
 	check_rc cpu_curl curl
-	pcsim_stats "$TMP/cpu_curl.stats"
+	server_stats "$TMP/cpu_curl.stats"
 	check_served cpu_curl "$TMP/cpu_curl.stats" "$n"
-	stop_pcsim
+	stop_server
 	rm -f "$TMP/cpu.bodies" "$TMP/cpu.curl"
 	curl_cpu=$(calc "($T_USER + $T_SYS) * 1000 * 1000 / $n")
 
@@ -229,7 +252,7 @@ scenario_cpu() {
 	# one jq that turns them into rows (after sed drops the UTF-8 BOMs
 	# that the API, and pcsim, put before some bodies: jq refuses them).
 	# Same tenants (the first SHELL_N).
-	start_pcsim
+	start_server
 	head -n $((SHELL_N + 1)) "$in" | tail -n +2 |
 		awk -v u="$PCSIM_URL" \
 			'{ printf "%s/v1/customers/%s/qualifications\n", u, $1 }' \
@@ -249,9 +272,9 @@ scenario_cpu() {
 		>"$4"' _ "$J" "$TMP/shell.curl" "$TMP/shell.urls" \
 		"$TMP/shell.rows"
 	check_rc cpu_shell "xargs curl | jq"
-	pcsim_stats "$TMP/cpu_shell.stats"
+	server_stats "$TMP/cpu_shell.stats"
 	check_served cpu_shell "$TMP/cpu_shell.stats" "$SHELL_N"
-	stop_pcsim
+	stop_server
 	sh_cpu=$(calc "($T_USER + $T_SYS) * 1000 * 1000 / $SHELL_N")
 
 	r=$(calc "$qr_cpu / $curl_cpu")
@@ -277,10 +300,10 @@ scenario_memory() {
 		in=$TMP/mem.csv
 		gen_tenants "$n" "$seed" "$in"
 		seed=$((seed + 1))
-		start_pcsim
+		start_server
 		run_qr "mem_$n" "$in" "$TMP/mem.ndjson.gz" -j "$J"
 		check_qr "mem_$n" "$in" "$TMP/mem.ndjson.gz"
-		stop_pcsim
+		stop_server
 		rm -f "$in" "$TMP/mem.ndjson.gz" "$TMP/mem.ndjson.gz.manifest.json"
 		rss=$T_RSS
 		mib=$(fmt %.1f "$(calc "$rss / 1024")")
@@ -326,18 +349,18 @@ scenario_throttle() {
 			scen+=", adaptive"
 		fi
 		echo "== $scen" >&2
-		start_pcsim --throttle-rps "$THR_RPS"
+		start_server --throttle-rps "$THR_RPS"
 		run_qr "thr_$mode" "$in" "$TMP/thr.ndjson" -j "$J" \
 			"${extra[@]}"
-		pcsim_stats "$TMP/thr_$mode.stats"
-		stop_pcsim
+		server_stats "$TMP/thr_$mode.stats"
+		stop_server
 		check_qr "thr_$mode" "$in" "$TMP/thr.ndjson"
 		ok=$(jq '.by_status["200"] // 0' "$TMP/thr_$mode.stats")
 		req=$(jq .requests "$TMP/thr_$mode.stats")
 		thr=$(jq .throttled "$TMP/thr_$mode.stats")
 		rate=$(calc "$ok / $T_WALL")
 		r=$(calc "$rate / $THR_RPS")
-		row "$scen" "answers 200 per second (pcsim /stats over the wall time)" \
+		row "$scen" "answers 200 per second ($SERVER's counters over the wall time)" \
 			"$(fmt %.1f "$rate")/s" "$THR_RPS/s (allowed)" \
 			"$(fmt %.3f "$r")" "≥ 0.90" "$(meets "$r" '>=' 0.90)"
 		viol=$(jq .retry_after_violations "$TMP/thr_$mode.stats")
@@ -352,14 +375,19 @@ scenario_throttle() {
 }
 
 machine() {
-	local cpu deb
+	local cpu deb srv
 
 	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 	deb=$(cat /etc/debian_version 2>/dev/null || echo '?')
-	printf '%s UTC; %s CPUs (%s), Debian %s, Linux %s, %s; load %s\n' \
+	if [[ $SERVER == nginx ]]; then
+		srv=$("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //')
+	else
+		srv=pcsim
+	fi
+	printf '%s UTC; %s CPUs (%s), Debian %s, Linux %s, %s; server %s; load %s\n' \
 		"$(date -u '+%Y-%m-%d %H:%M')" "$(nproc)" "$cpu" "$deb" \
 		"$(uname -r)" "$(curl --version | head -n1 | cut -d' ' -f1-2)" \
-		"$(cut -d' ' -f1-3 /proc/loadavg)"
+		"$srv" "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 MACHINE=$(machine)
