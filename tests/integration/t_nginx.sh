@@ -167,6 +167,17 @@ check "throttled run: attempts column = 1 + that tenant's 429s" \
   "$(tail -n +2 "$TMP/thr.out.csv" | awk -F, '{ s += $7 } END { print s }')" \
   $((300 + n429))
 
+# --rate above what nginx allows: the cap still comes down, and says so.
+: >"$d/access.log"
+{ echo tenant_id; gen_tenants 300 19; } >"$TMP/thr2.csv"
+"$QR" "$TMP/thr2.csv" --base-url "$NGINX_URL" -j 16 --rate 400 \
+  -o "$TMP/thr2.out.csv" --no-progress 2>"$TMP/thr2.err"
+check "--rate 400 against 100/s: exit code" "$?" 0
+grep -q 'the API throttles (429): sending at most [0-9.]* requests/s' \
+  "$TMP/thr2.err" && ok || fail "no log of the cut below --rate: $(cat "$TMP/thr2.err")"
+check "--rate 400 against 100/s: 300 answers 200" \
+  "$(requests "$d" | grep -c '^200 ')" 300
+
 # --- 3. nginx closes each connection after 7 requests ---------------------
 d=$TMP/close
 start_nginx "$d" "keepalive_requests 7;
