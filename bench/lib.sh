@@ -7,9 +7,9 @@
 # Conventions: every measured command runs under /usr/bin/time, which
 # counts the CPU of every child it waited for (a whole pipeline under
 # bash -c included), and the numbers land in T_USER T_SYS T_WALL (s) and
-# T_RSS (KiB). Every pcsim is started fresh for one measured run, so the
-# contenders find it in the same state, and stopped by stop_pcsim or, at
-# the latest, by the caller's EXIT trap (kill_pcsim).
+# T_RSS (KiB). Every server is started fresh for one measured run, so the
+# contenders find it in the same state, and stopped by stop_server or, at
+# the latest, by the caller's EXIT trap (kill_server).
 
 PCSIM_PID=
 PCSIM_URL=
@@ -51,8 +51,6 @@ stop_pcsim() {
 	wait "$PCSIM_PID" 2>/dev/null || true
 	PCSIM_PID=
 }
-
-kill_pcsim() { stop_pcsim; }
 
 # The server the scenarios run against: pcsim (SERVER=pcsim, default) or
 # nginx as a stand-in (SERVER=nginx, bench/nginx.sh). Both take

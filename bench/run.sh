@@ -32,10 +32,11 @@
 #       latency, limit_req for the throttle, its access log for the
 #       counters).
 #
-# Every measured run gets a fresh pcsim on a free port; tenant CSVs are
-# generated deterministically into a temporary directory removed at exit.
-# The clients and pcsim share the machine's CPUs: pcsim's own CPU is not
-# counted, but it competes for the same cores in every run alike.
+# Every measured run gets a fresh server (pcsim or nginx) on a free port;
+# tenant CSVs are generated deterministically into a temporary directory
+# removed at exit. The clients and the server share the machine's CPUs:
+# the server's own CPU is not counted, but it competes for the same cores
+# in every run alike.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
