@@ -1,5 +1,6 @@
 # Shared helpers for the integration tests (sourced). Each test starts its
-# own pcsim on a free loopback port and stops it on exit.
+# own server (pcsim, or nginx in t_nginx.sh) on a free loopback port and
+# stops it on exit: every PID in SERVER_PIDS is killed by cleanup.
 #   $QR     qualreport binary      $PCSIM  pcsim binary
 #   $SRC    source tree            $TMP    a scratch dir removed on exit
 set -u
@@ -9,10 +10,10 @@ SRC=$3
 TMP=$(mktemp -d)
 PASSES=0
 FAILS=0
-PCSIM_PIDS=()
+SERVER_PIDS=()
 
 cleanup() {
-  for pid in "${PCSIM_PIDS[@]}"; do
+  for pid in "${SERVER_PIDS[@]}"; do
     kill "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
@@ -25,7 +26,7 @@ start_pcsim() {
   local log="$TMP/pcsim.$RANDOM.out"
   "$PCSIM" --port 0 "$@" >"$log" 2>"$log.err" &
   PCSIM_PID=$!
-  PCSIM_PIDS+=("$PCSIM_PID")
+  SERVER_PIDS+=("$PCSIM_PID")
   for _ in $(seq 1 100); do
     PCSIM_URL=$(head -n 1 "$log" 2>/dev/null)
     [[ "$PCSIM_URL" == http*://127.0.0.1:* ]] && return 0

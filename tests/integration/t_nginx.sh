@@ -10,15 +10,6 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || { echo "nginx is not installed (scripts/bootstrap)"; exit 1; }
 export PARTNER_CENTER_TOKEN=nginx-test-token
 corr=0b7e2c1a-5d4f-4e8a-9c3b-2a1f0e9d8c7b
-NGINX_PIDS=()
-nginx_cleanup() {
-  for pid in "${NGINX_PIDS[@]}"; do
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
-  cleanup
-}
-trap nginx_cleanup EXIT
 
 # start_nginx DIR SERVER-BLOCK-DIRECTIVES [HTTP-DIRECTIVES]: nginx with DIR
 # as its prefix and root (DIR/www) on a free port; sets NGINX_URL.
@@ -53,13 +44,13 @@ http {
 EOF
     : >"$dir/error.log"
     "$NGINX" -p "$dir" -c "$dir/nginx.conf" 2>>"$dir/error.log" &
-    NGINX_PIDS+=($!)
+    SERVER_PIDS+=($!)
     for _ in $(seq 1 100); do
       if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
         NGINX_URL=http://127.0.0.1:$port
         return 0
       fi
-      kill -0 "${NGINX_PIDS[-1]}" 2>/dev/null || break
+      kill -0 "${SERVER_PIDS[-1]}" 2>/dev/null || break
       sleep 0.05
     done
     grep -q 'Address already in use' "$dir/error.log" || break
