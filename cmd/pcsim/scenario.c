@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "guid.h"
+
 /* Salts keep the per-purpose draws independent of each other. */
 enum {
 	SALT_KIND = 1,
@@ -68,42 +70,11 @@ double scenario_uniform(uint64_t h, uint64_t salt, uint64_t n)
 	return (double)(draw64(h, salt, n) >> 11) * 0x1.0p-53;
 }
 
-static int hexval(char c)
-{
-	if(c >= '0' && c <= '9')
-		return c - '0';
-	if(c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if(c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int scenario_parse_guid(const char *s, size_t len, char lower[37],
 			uint8_t bytes[16])
 {
-	static const char digits[] = "0123456789abcdef";
-	int nb = 0;
-
-	if(len != 36)
-		return 0;
-	for(int i = 0; i < 36; i++) {
-		if(i == 8 || i == 13 || i == 18 || i == 23) {
-			if(s[i] != '-')
-				return 0;
-			lower[i] = '-';
-			continue;
-		}
-		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-		if(hi < 0 || lo < 0)
-			return 0;
-		lower[i] = digits[hi];
-		lower[i + 1] = digits[lo];
-		bytes[nb++] = (uint8_t)(hi << 4 | lo);
-		i++;
-	}
-	lower[36] = '\0';
-	return 1;
+	/* exactly 36 characters: no braces or spaces in a URL path */
+	return len == GUID_STR_LEN && !guid_canonicalize(s, len, lower, bytes);
 }
 
 void scenario_profile(uint64_t h, struct scenario_profile *p)

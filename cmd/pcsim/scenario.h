@@ -39,7 +39,9 @@ double scenario_uniform(uint64_t h, uint64_t salt, uint64_t n);
 /*
  * Parse s[0..len) as a GUID, 8-4-4-4-12 hex digits in any case, nothing
  * around it. On success return 1 and write the lowercase form (36 chars
- * plus NUL) to lower and the 16 bytes to bytes; else return 0.
+ * plus NUL) to lower and the 16 bytes to bytes; else return 0. The
+ * pipeline's guid_canonicalize, without its tolerance for braces and
+ * white space.
  */
 int scenario_parse_guid(const char *s, size_t len, char lower[37],
 			uint8_t bytes[16]);
