@@ -16,6 +16,7 @@
 #include "guid.h"
 #include "ids.h"
 #include "journal.h"
+#include "testutil.h"
 
 #define SHA_A "0123456789abcdef0123456789abcdef" \
 	      "0123456789abcdef0123456789abcdef"
@@ -26,7 +27,7 @@
 #define CORR2 "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 #define REQ "16fd2706-8baf-433b-82eb-8c7fada847da"
 
-static char dir[] = "/tmp/test_journal.XXXXXX";
+static char dir[64];
 static int seq;
 
 /* A fresh journal path in the test directory. */
@@ -37,25 +38,14 @@ static void new_path(char *out, size_t len)
 
 static int setup(void **state)
 {
-	return mkdtemp(dir) ? 0 : -1;
+	(void)state;
+	return testutil_mkdtemp(dir, sizeof(dir), "journal");
 }
 
 static int teardown(void **state)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[512];
-
-	if(!d)
-		return -1;
-	while((e = readdir(d))) {
-		if(e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	return rmdir(dir);
+	(void)state;
+	return testutil_rmtree(dir);
 }
 
 /* n distinct tenants; `variant` changes every ID. */
@@ -136,26 +126,6 @@ static void assert_record_equal(const struct tenant_record *a,
 	}
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *s;
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	rewind(f);
-	s = malloc((size_t)n + 1);
-	assert_non_null(s);
-	assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-	s[n] = '\0';
-	fclose(f);
-	if(len)
-		*len = (size_t)n;
-	return s;
-}
-
 static void spit(const char *path, const char *mode, const char *s,
 		 size_t len)
 {
@@ -177,7 +147,7 @@ static long long file_size(const char *path)
 static size_t count_lines(const char *path)
 {
 	size_t len, n = 0;
-	char *s = slurp(path, &len);
+	char *s = testutil_read_file(path, &len);
 
 	for(size_t i = 0; i < len; i++)
 		n += s[i] == '\n';
@@ -240,7 +210,7 @@ static void test_new_identity_and_line(void **state)
 	for(size_t i = 0; i < 5; i++)
 		assert_int_equal(journal_is_done(j, i), 0);
 	/* The identity is on disk at once, before any record. */
-	got = slurp(path, NULL);
+	got = testutil_read_file(path, NULL);
 	assert_string_equal(got,
 		"{\"qualreport_journal\":1,\"input_sha256\":\"" SHA_A "\","
 		"\"fingerprint\":\"" FP "\",\"correlation_id\":\"" CORR "\","
@@ -268,7 +238,7 @@ static void test_new_identity_and_line(void **state)
 		 "{\"i\":2,\"t\":\"%s\",\"h\":200,\"a\":1,\"r\":\"" REQ "\","
 		 "\"o\":0,\"e\":null,\"rows\":[[\"Q/1\",\"Approved\",null,"
 		 "\"2024-01-02T03:04:05Z\"]]}\n", t2);
-	got = slurp(path, NULL);
+	got = testutil_read_file(path, NULL);
 	assert_string_equal(got, want);
 	free(got);
 	tenantset_free(set);
@@ -289,7 +259,7 @@ static void test_generated_correlation(void **state)
 	assert_int_equal(ids_parse_uuid(id.correlation_id, parsed), 1);
 	assert_string_equal(parsed, id.correlation_id);
 	assert_int_equal(journal_close(j, &err), PL_OK);
-	got = slurp(path, NULL);
+	got = testutil_read_file(path, NULL);
 	assert_non_null(strstr(got, id.correlation_id));
 	free(got);
 
@@ -441,7 +411,7 @@ static void test_misuse(void **state)
 static void assert_well_formed(const char *path, size_t lines)
 {
 	size_t len, n = 0;
-	char *s = slurp(path, &len), *p = s, *nl;
+	char *s = testutil_read_file(path, &len), *p = s, *nl;
 	struct json_tokener *tok = json_tokener_new();
 
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
@@ -534,7 +504,7 @@ static void test_torn_identity_and_foreign_file(void **state)
 	assert_int_equal(open_j(path, set, SHA_A, FP, CORR, &j, &err), PL_OK);
 	assert_int_equal(journal_resumed(j), 0);
 	assert_int_equal(journal_close(j, &err), PL_OK);
-	got = slurp(path, NULL);
+	got = testutil_read_file(path, NULL);
 	assert_string_equal(got,
 		"{\"qualreport_journal\":1,\"input_sha256\":\"" SHA_A "\","
 		"\"fingerprint\":\"" FP "\",\"correlation_id\":\"" CORR "\","
@@ -558,7 +528,7 @@ static void test_torn_identity_and_foreign_file(void **state)
 		snprintf(want, sizeof(want), "%s is not a qualreport journal",
 			 path);
 		assert_string_equal(err.msg, want);
-		got = slurp(path, NULL);
+		got = testutil_read_file(path, NULL);
 		assert_string_equal(got, foreign[f]);
 		free(got);
 	}
@@ -569,7 +539,7 @@ static void test_torn_identity_and_foreign_file(void **state)
 static void replace_line(const char *path, int lineno, const char *text)
 {
 	size_t len;
-	char *s = slurp(path, &len), *start = s, *end;
+	char *s = testutil_read_file(path, &len), *start = s, *end;
 	FILE *f;
 
 	for(int l = 1; l < lineno; l++)
