@@ -24,33 +24,14 @@
 #define SHA_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define SHA_B "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-struct fixture {
-	char dir[64];
-	char path[128];
-};
-
 static int setup(void **state)
 {
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	if(!fx)
-		return -1;
-	if(testutil_mkdtemp(fx->dir, sizeof(fx->dir), "manifest")) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->path, sizeof(fx->path), "%s/run.manifest.json", fx->dir);
-	*state = fx;
-	return 0;
+	return testutil_scratch_setup(state, "manifest", "run.manifest.json");
 }
 
 static int teardown(void **state)
 {
-	struct fixture *fx = *state;
-
-	testutil_rmtree(fx->dir);
-	free(fx);
-	return 0;
+	return testutil_scratch_teardown(state);
 }
 
 static const struct manifest_option options[] = {
@@ -193,7 +174,7 @@ static void test_write(void **state)
 					   "excel_safe"};
 	static const char *const out[] = {"role", "path", "format", "rows",
 					  "bytes", "sha256"};
-	struct fixture *fx = *state;
+	struct testutil_scratch *fx = *state;
 	struct manifest m;
 	struct pl_err err = {{0}};
 	struct json_object *root, *o, *arr;
@@ -278,7 +259,7 @@ static void test_write(void **state)
 /* Odd strings still make valid JSON: escapes, and U+FFFD for bad UTF-8. */
 static void test_strings(void **state)
 {
-	struct fixture *fx = *state;
+	struct testutil_scratch *fx = *state;
 	struct manifest m;
 	struct pl_err err = {{0}};
 	struct json_object *root;
@@ -306,7 +287,7 @@ static void test_strings(void **state)
 
 static void test_atomic_and_errors(void **state)
 {
-	struct fixture *fx = *state;
+	struct testutil_scratch *fx = *state;
 	struct manifest m;
 	struct pl_err err = {{0}};
 	char path[256], want[300], *text;

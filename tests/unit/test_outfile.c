@@ -23,34 +23,14 @@
 #include "outfile.h"
 #include "testutil.h"
 
-struct fixture {
-	char dir[64];
-	char path[256];
-};
-
 static int setup(void **state)
 {
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	if(!fx)
-		return -1;
-	if(testutil_mkdtemp(fx->dir, sizeof(fx->dir), "outfile")) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->path, sizeof(fx->path), "%s/out.csv", fx->dir);
-	*state = fx;
-	return 0;
+	return testutil_scratch_setup(state, "outfile", "out.csv");
 }
-
 
 static int teardown(void **state)
 {
-	struct fixture *fx = *state;
-
-	testutil_rmtree(fx->dir);
-	free(fx);
-	return 0;
+	return testutil_scratch_teardown(state);
 }
 
 /* Names in dir, sorted, joined by "|" ("" when empty). */
@@ -119,7 +99,7 @@ static void write_str(struct outfile *f, const char *s)
 
 static void test_commit_is_atomic(void **state)
 {
-	struct fixture *fx = *state;
+	struct testutil_scratch *fx = *state;
 	struct outfile *f = NULL;
 	struct outfile_stats st;
 	struct pl_err err = {{0}};
@@ -160,7 +140,7 @@ static void test_commit_is_atomic(void **state)
 
 static void test_commit_replaces_target(void **state)
 {
-	struct fixture *fx = *state;
+	struct testutil_scratch *fx = *state;
 	struct outfile *f = NULL;
 	struct outfile_stats st;
 	struct pl_err err = {{0}};
@@ -189,7 +169,7 @@ static void test_commit_replaces_target(void **state)
 
 static void test_abort_leaves_nothing(void **state)
 {
-	struct fixture *fx = *state;
+	struct testutil_scratch *fx = *state;
 	struct outfile *f = NULL;
 	struct pl_err err = {{0}};
 	char names[1024];
@@ -206,7 +186,7 @@ static void test_abort_leaves_nothing(void **state)
 
 static void test_abort_all_unlink(void **state)
 {
-	struct fixture *fx = *state;
+	struct testutil_scratch *fx = *state;
 	struct outfile *a = NULL, *b = NULL;
 	struct pl_err err = {{0}};
 	char pb[300], names[1024];
@@ -283,7 +263,7 @@ static void test_dev_null(void **state)
 
 static void test_unwritable_directory(void **state)
 {
-	struct fixture *fx = *state;
+	struct testutil_scratch *fx = *state;
 	struct outfile *f = NULL;
 	struct pl_err err = {{0}};
 	char path[512], want[600], file[300];
@@ -356,7 +336,7 @@ static void write_stdout(void)
 
 static void test_stdout(void **state)
 {
-	struct fixture *fx = *state;
+	struct testutil_scratch *fx = *state;
 	char buf[64] = "";
 	int fd, p[2];
 	char *data;
@@ -400,7 +380,7 @@ static char *make_text(size_t n)
 
 static void test_large_writes(void **state)
 {
-	struct fixture *fx = *state;
+	struct testutil_scratch *fx = *state;
 	static const size_t chunks[] = {1, 7, 65535, 1, 65536, 70000, 3, 60000};
 	struct outfile *f = NULL;
 	struct outfile_stats st;
@@ -430,7 +410,7 @@ static void test_large_writes(void **state)
 
 static void test_gzip(void **state)
 {
-	struct fixture *fx = *state;
+	struct testutil_scratch *fx = *state;
 	struct outfile *f = NULL;
 	struct outfile_stats st;
 	struct pl_err err = {{0}};
@@ -478,7 +458,7 @@ static void test_gzip(void **state)
 
 static void test_long_name(void **state)
 {
-	struct fixture *fx = *state;
+	struct testutil_scratch *fx = *state;
 	struct outfile *f = NULL;
 	struct pl_err err = {{0}};
 	char path[600], names[1024];
@@ -497,7 +477,7 @@ static void test_long_name(void **state)
 
 static void test_empty_file_sha(void **state)
 {
-	struct fixture *fx = *state;
+	struct testutil_scratch *fx = *state;
 	struct outfile *f = NULL;
 	struct outfile_stats st;
 	struct pl_err err = {{0}};

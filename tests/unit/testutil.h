@@ -73,4 +73,40 @@ static inline int testutil_rmtree(const char *dir)
 	return rmdir(dir);
 }
 
+/*
+ * A cmocka fixture: a scratch directory and the path of one file in it,
+ * made by testutil_scratch_setup (from a test's own setup, which names
+ * them) and removed by testutil_scratch_teardown.
+ */
+struct testutil_scratch {
+	char dir[64];
+	char path[256];
+};
+
+static inline int testutil_scratch_setup(void **state, const char *tag,
+					 const char *file)
+{
+	struct testutil_scratch *fx = calloc(1, sizeof(*fx));
+
+	if(!fx)
+		return -1;
+	if(testutil_mkdtemp(fx->dir, sizeof(fx->dir), tag) ||
+	   snprintf(fx->path, sizeof(fx->path), "%s/%s", fx->dir, file) >=
+		   (int)sizeof(fx->path)) {
+		free(fx);
+		return -1;
+	}
+	*state = fx;
+	return 0;
+}
+
+static inline int testutil_scratch_teardown(void **state)
+{
+	struct testutil_scratch *fx = *state;
+
+	testutil_rmtree(fx->dir);
+	free(fx);
+	return 0;
+}
+
 #endif
