@@ -190,7 +190,7 @@ check_served() {
 calc() { awk "BEGIN { printf \"%s\", ($1) }" </dev/null; }
 fmt() { awk -v v="$2" "BEGIN { printf \"$1\", v }" </dev/null; }
 
-# Bytes the dedupe set (pipeline/tenantset.c) touches for N tenants:
+# Bytes the dedupe set (pipeline/input/tenantset.c) touches for N tenants:
 # 16 per ID in its array (pages past the last ID are reserved by
 # realloc but never touched) plus the hash table of 4-byte positions, a
 # power of two from 128 that doubles to keep the load at or under 0.7.
