@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "civil.h"
+
 /* A Retry-After is honoured as given, but a date years ahead or a delta of
  * 10^12 seconds is a server bug, not a plan: clamp to one day. */
 #define AFTER_MAX_S (24 * 3600)
@@ -80,20 +82,6 @@ static int64_t parse_delta(const char *s, size_t len)
 	if(secs > AFTER_MAX_S)
 		secs = AFTER_MAX_S;
 	return secs * 1000;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil), so no timegm() and no TZ is involved. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
 }
 
 static int month_index(const char *s)
@@ -207,7 +195,7 @@ static int parse_http_date(const char *s, size_t len, int64_t *epoch)
 	}
 	if(d < 1 || d > 31)
 		return 0;
-	*epoch = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	*epoch = civil_days(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
 	return 1;
 }
 

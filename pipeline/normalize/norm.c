@@ -8,6 +8,8 @@
 
 #include <json-c/json.h>
 
+#include "civil.h"
+
 /*
  * Nesting the tokener allows. A real body needs 3 (wrapper, list,
  * entry); the limit only keeps a hostile [[[[... from costing memory.
@@ -626,37 +628,6 @@ enum pl_status norm_failure(const char *reason, struct tenant_record *rec)
 	return st;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* The inverse of days_from_civil. */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 /* n decimal digits at s, or -1. */
 static int digits(const char *s, int n)
 {
@@ -674,7 +645,7 @@ static unsigned month_days(int y, int m)
 {
 	static const unsigned char mdays[12] = { 31, 28, 31, 30, 31, 30,
 						 31, 31, 30, 31, 30, 31 };
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	int leap = civil_is_leap(y);
 
 	return (unsigned)mdays[m - 1] + (m == 2 && leap ? 1u : 0u);
 }
@@ -728,7 +699,7 @@ static int to_utc(const char *in, char *out, size_t outlen)
 	 * Shift whole minutes only: the seconds (a leap second's 60 too)
 	 * and the fraction stay as written.
 	 */
-	minutes = days_from_civil(y, (unsigned)mo, (unsigned)d) * 1440 +
+	minutes = civil_days(y, (unsigned)mo, (unsigned)d) * 1440 +
 		  h * 60 + mi - sign * (oh * 60 + om);
 	days = minutes >= 0 ? minutes / 1440 : -((-minutes + 1439) / 1440);
 	minutes -= days * 1440;

@@ -14,51 +14,9 @@ struct report {
 	enum report_format format;
 	int excel_safe;
 	uint64_t rows;
-	struct report_buf line;    /* the record(s) being built */
-	struct report_buf scratch; /* CSV working space */
+	struct buf line;    /* the record(s) being built */
+	struct buf scratch; /* CSV working space */
 };
-
-void report_buf_release(struct report_buf *b)
-{
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
-
-int report_buf_reserve(struct report_buf *b, size_t extra)
-{
-	size_t cap = b->cap ? b->cap : 256;
-	char *grown;
-
-	if(extra > SIZE_MAX / 2 - b->len)
-		return -1;
-	if(b->len + extra <= b->cap)
-		return 0;
-	while(cap < b->len + extra)
-		cap *= 2;
-	grown = realloc(b->data, cap);
-	if(!grown)
-		return -1;
-	b->data = grown;
-	b->cap = cap;
-	return 0;
-}
-
-int report_buf_add(struct report_buf *b, const void *p, size_t n)
-{
-	if(!n)
-		return 0;
-	if(report_buf_reserve(b, n))
-		return -1;
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	return 0;
-}
-
-int report_buf_addstr(struct report_buf *b, const char *s)
-{
-	return report_buf_add(b, s, strlen(s));
-}
 
 static int has_suffix(const char *s, size_t len, const char *suffix)
 {
@@ -116,20 +74,20 @@ const char *report_format_name(enum report_format fmt)
 }
 
 /*
- * Hand the built record(s) to the outfile and reset the buffer;
- * build_failed is a row builder's -1 (out of memory).
+ * Hand the built record(s) to the outfile and reset the buffer; built is
+ * the row builder's status (PL_ENOMEM when memory ran out).
  */
-static enum pl_status emit(struct report *r, int build_failed, uint64_t rows,
-			   struct pl_err *err)
+static enum pl_status emit(struct report *r, enum pl_status built,
+			   uint64_t rows, struct pl_err *err)
 {
 	enum pl_status rc;
 
-	if(build_failed) {
-		r->line.len = 0;
+	if(built) {
+		buf_reset(&r->line);
 		return pl_fail(err, PL_ENOMEM, "out of memory");
 	}
 	rc = outfile_write(r->out, r->line.data, r->line.len, err);
-	r->line.len = 0;
+	buf_reset(&r->line);
 	if(!rc)
 		r->rows += rows;
 	return rc;
@@ -141,12 +99,14 @@ static enum pl_status open_report(const char *path, enum report_kind kind,
 {
 	struct report *r;
 	enum pl_status rc;
-	int bad = 0;
+	enum pl_status bad = PL_OK;
 
 	*out = NULL;
 	r = calloc(1, sizeof(*r));
 	if(!r)
 		return pl_fail(err, PL_ENOMEM, "out of memory");
+	buf_init(&r->line, 0);
+	buf_init(&r->scratch, 0);
 	r->format = format;
 	r->excel_safe = format == REPORT_CSV && excel_safe;
 	rc = outfile_open(path, format == REPORT_NDJSON_GZ, &r->out, err);
@@ -199,7 +159,7 @@ enum pl_status report_write_tenant(struct report *r,
 				   const struct tenant_record *rec,
 				   struct pl_err *err)
 {
-	int bad;
+	enum pl_status bad;
 
 	if(r->format == REPORT_CSV)
 		bad = report_csv_detail_rows(&r->line, &r->scratch, rec,
@@ -215,7 +175,7 @@ enum pl_status report_write_summary_row(struct report *r,
 					unsigned long count,
 					struct pl_err *err)
 {
-	int bad;
+	enum pl_status bad;
 
 	if(r->format == REPORT_CSV)
 		bad = report_csv_summary_row(&r->line, &r->scratch,
@@ -231,7 +191,7 @@ enum pl_status report_write_reject(struct report *r, unsigned long line,
 				   const char *value, size_t value_len,
 				   const char *reason, struct pl_err *err)
 {
-	int bad = report_csv_reject_row(&r->line, &r->scratch, line, value,
+	enum pl_status bad = report_csv_reject_row(&r->line, &r->scratch, line, value,
 					value_len, reason, r->excel_safe);
 
 	return emit(r, bad, 1, err);
@@ -239,8 +199,8 @@ enum pl_status report_write_reject(struct report *r, unsigned long line,
 
 static void report_free(struct report *r)
 {
-	report_buf_release(&r->line);
-	report_buf_release(&r->scratch);
+	buf_release(&r->line);
+	buf_release(&r->scratch);
 	free(r);
 }
 

@@ -3,27 +3,18 @@
  * report_ndjson.c (and manifest.c, for UTF-8 repair). Not an API: only
  * these files include it.
  *
- * Row builders append whole records to a report_buf, so each tenant
- * reaches the outfile in one write. All return 0, or -1 when memory ran
- * out (the buffer then holds a partial record; callers reset it).
+ * Row builders append whole records to a buf, so each tenant reaches
+ * the outfile in one write. All return PL_OK, or PL_ENOMEM when memory
+ * ran out (the buffer then holds a partial record; callers reset it).
  */
 #ifndef QR_REPORT_IMPL_H
 #define QR_REPORT_IMPL_H
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "record.h"
-
-/* A growable byte buffer; zero-initialized is empty. */
-struct report_buf {
-	char *data;
-	size_t len, cap;
-};
-
-void report_buf_release(struct report_buf *b);
-int report_buf_reserve(struct report_buf *b, size_t extra);
-int report_buf_add(struct report_buf *b, const void *p, size_t n);
-int report_buf_addstr(struct report_buf *b, const char *s);
+#include "status.h"
 
 /*
  * CSV (report_csv.c). Fields are quoted only when they must be: a
@@ -31,16 +22,16 @@ int report_buf_addstr(struct report_buf *b, const char *s);
  * (which many readers, libcsv included, trim from unquoted fields).
  * scratch is working space the caller keeps between calls.
  */
-int report_csv_detail_header(struct report_buf *b);
-int report_csv_summary_header(struct report_buf *b);
-int report_csv_rejects_header(struct report_buf *b);
-int report_csv_detail_rows(struct report_buf *b, struct report_buf *scratch,
+enum pl_status report_csv_detail_header(struct buf *b);
+enum pl_status report_csv_summary_header(struct buf *b);
+enum pl_status report_csv_rejects_header(struct buf *b);
+enum pl_status report_csv_detail_rows(struct buf *b, struct buf *scratch,
 			   const struct tenant_record *rec, int excel_safe);
-int report_csv_summary_row(struct report_buf *b, struct report_buf *scratch,
+enum pl_status report_csv_summary_row(struct buf *b, struct buf *scratch,
 			   const char *qualification,
 			   const char *vetting_status, unsigned long count,
 			   int excel_safe);
-int report_csv_reject_row(struct report_buf *b, struct report_buf *scratch,
+enum pl_status report_csv_reject_row(struct buf *b, struct buf *scratch,
 			  unsigned long line, const char *value,
 			  size_t value_len, const char *reason,
 			  int excel_safe);
@@ -51,12 +42,12 @@ int report_csv_reject_row(struct report_buf *b, struct report_buf *scratch,
  * sequence becomes one U+FFFD, per Unicode's "maximal subpart" practice,
  * so every line parses whatever bytes the API or the input sent.
  */
-int report_ndjson_detail_rows(struct report_buf *b,
+enum pl_status report_ndjson_detail_rows(struct buf *b,
 			      const struct tenant_record *rec);
-int report_ndjson_summary_row(struct report_buf *b, const char *qualification,
+enum pl_status report_ndjson_summary_row(struct buf *b, const char *qualification,
 			      const char *vetting_status, unsigned long count);
 /* A JSON string literal for s[0..n), quotes included. */
-int report_json_string(struct report_buf *b, const char *s, size_t n);
+enum pl_status report_json_string(struct buf *b, const char *s, size_t n);
 /* A copy of s with ill-formed UTF-8 replaced by U+FFFD; NULL on ENOMEM. */
 char *report_utf8_dup(const char *s);
 

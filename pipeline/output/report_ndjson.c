@@ -51,7 +51,8 @@ static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
  * Append s[0..n) with ill-formed UTF-8 replaced; with json set, also
  * escape what a JSON string cannot hold raw.
  */
-static int add_text(struct report_buf *b, const char *str, size_t n, int json)
+static enum pl_status add_text(struct buf *b, const char *str, size_t n,
+			       int json)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t run = 0; /* start of the pending verbatim run */
@@ -91,44 +92,46 @@ static int add_text(struct report_buf *b, const char *str, size_t n, int json)
 			i++;
 			continue;
 		}
-		if(report_buf_add(b, s + run, i - run) ||
-		   report_buf_add(b, out, outlen))
-			return -1;
+		if(buf_add(b, s + run, i - run) || buf_add(b, out, outlen))
+			return PL_ENOMEM;
 		i += skip;
 		run = i;
 	}
-	return report_buf_add(b, s + run, n - run);
+	return buf_add(b, s + run, n - run);
 }
 
-int report_json_string(struct report_buf *b, const char *s, size_t n)
+enum pl_status report_json_string(struct buf *b, const char *s, size_t n)
 {
-	if(report_buf_add(b, "\"", 1) || add_text(b, s, n, 1))
-		return -1;
-	return report_buf_add(b, "\"", 1);
+	if(buf_addch(b, '"') || add_text(b, s, n, 1))
+		return PL_ENOMEM;
+	return buf_add(b, "\"", 1);
 }
 
 char *report_utf8_dup(const char *s)
 {
-	struct report_buf b = {0};
+	struct buf b = BUF_INIT;
+	char *dup;
 
-	if(add_text(&b, s, strlen(s), 0) || report_buf_add(&b, "", 1)) {
-		report_buf_release(&b);
+	if(add_text(&b, s, strlen(s), 0)) {
+		buf_release(&b);
 		return NULL;
 	}
-	return b.data;
+	dup = buf_detach(&b, NULL);
+	buf_release(&b);
+	return dup;
 }
 
 /* "key": then a string, or null for NULL and "". */
-static int member(struct report_buf *b, const char *key, const char *s)
+static enum pl_status member(struct buf *b, const char *key, const char *s)
 {
-	if(report_buf_addstr(b, key))
-		return -1;
+	if(buf_addstr(b, key))
+		return PL_ENOMEM;
 	if(!s || !*s)
-		return report_buf_add(b, "null", 4);
+		return buf_add(b, "null", 4);
 	return report_json_string(b, s, strlen(s));
 }
 
-int report_ndjson_detail_rows(struct report_buf *b,
+enum pl_status report_ndjson_detail_rows(struct buf *b,
 			      const struct tenant_record *rec)
 {
 	char nums[80];
@@ -144,16 +147,16 @@ int report_ndjson_detail_rows(struct report_buf *b,
 		   member(b, ",\"vetting_reason\":", row->vetting_reason) ||
 		   member(b, ",\"vetting_created_date\":",
 			  row->vetting_created_date) ||
-		   report_buf_addstr(b, nums) ||
+		   buf_addstr(b, nums) ||
 		   member(b, ",\"error\":", rec->error) ||
 		   member(b, ",\"request_id\":", rec->request_id) ||
-		   report_buf_add(b, "}\n", 2))
-			return -1;
+		   buf_add(b, "}\n", 2))
+			return PL_ENOMEM;
 	}
-	return 0;
+	return PL_OK;
 }
 
-int report_ndjson_summary_row(struct report_buf *b, const char *qualification,
+enum pl_status report_ndjson_summary_row(struct buf *b, const char *qualification,
 			      const char *vetting_status, unsigned long count)
 {
 	char num[40];
@@ -161,7 +164,7 @@ int report_ndjson_summary_row(struct report_buf *b, const char *qualification,
 	snprintf(num, sizeof(num), ",\"count\":%lu}\n", count);
 	if(member(b, "{\"qualification\":", qualification) ||
 	   member(b, ",\"vetting_status\":", vetting_status) ||
-	   report_buf_addstr(b, num))
-		return -1;
-	return 0;
+	   buf_addstr(b, num))
+		return PL_ENOMEM;
+	return PL_OK;
 }

@@ -14,6 +14,7 @@ const char *pl_strerror(enum pl_status st)
 	case PL_EOUTPUT: return "output error";
 	case PL_ENOMEM: return "out of memory";
 	case PL_EINTERRUPTED: return "interrupted";
+	case PL_ELIMIT: return "size limit reached";
 	case PL_EFORMAT: return "malformed data";
 	case PL_EINTERNAL: return "internal error";
 	}
@@ -44,6 +45,7 @@ int pl_exit_code(enum pl_status st, int signo)
 		return signo == SIGTERM ? QR_EXIT_SIGTERM : QR_EXIT_SIGINT;
 	case PL_EOUTPUT:
 	case PL_ENOMEM:
+	case PL_ELIMIT:
 	case PL_EFORMAT:
 	case PL_EINTERNAL:
 		break;

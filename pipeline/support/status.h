@@ -21,6 +21,8 @@ enum pl_status {
 	PL_EOUTPUT,      /* an output could not be written        -> exit 5 */
 	PL_ENOMEM,       /* allocation failed                     -> exit 5 */
 	PL_EINTERRUPTED, /* SIGINT/SIGTERM                        -> 130/143 */
+	PL_ELIMIT,       /* a size limit was reached (buf.h); callers
+			  * turn it into a fact about the input first */
 	PL_EFORMAT,      /* a body or record could not be parsed (local) */
 	PL_EINTERNAL     /* a broken invariant (counts do not tie out) */
 };
