@@ -37,7 +37,7 @@ fi
 
 # ---- sections, in order -------------------------------------------------
 check "sections" "$(sed -n 's/^\.SH //p' "$page" | tr -d '"' | tr '\n' ';')" \
-  "NAME;SYNOPSIS;DESCRIPTION;OPTIONS;INPUT;OUTPUT;CREDENTIALS;ENVIRONMENT;EXIT STATUS;FILES;EXAMPLES;SEE ALSO;"
+  "NAME;SYNOPSIS;DESCRIPTION;OPTIONS;INPUT;OUTPUT;CREDENTIALS;CONFIGURATION FILE;ENVIRONMENT;EXIT STATUS;FILES;EXAMPLES;SEE ALSO;"
 check "title and version" "$(sed -n 's/^\.TH QUALREPORT 1 [0-9-]* "\(.*\)" "User Commands"$/\1/p' "$page")" \
   "$("$QR" --version)"
 
@@ -54,10 +54,22 @@ longopts() { grep -oE -- '--[a-z]([a-z-]*[a-z])?' | sort -u; }
 "$QR" --help >"$TMP/help.txt"
 check "--help exit code" "$?" 0
 longopts <"$TMP/help.txt" >"$TMP/help.opts"
-sed -n 's/^[[:space:]]*{"\([a-z-]*\)",.*/--\1/p' "$SRC/cmd/qualreport/cli.c" \
-  | sort -u >"$TMP/code.opts"
+# The option table (cmd/qualreport/options.c): one row per option, each
+# starting with {"name", ...; the config-file-only secrets (OPT_SECRET)
+# have no command-line form and are checked in CONFIGURATION FILE.
+grep '^{"' "$SRC/cmd/qualreport/options.c" | grep -v OPT_SECRET \
+  | sed -n 's/^{"\([a-z-]*\)",.*/--\1/p' | sort -u >"$TMP/code.opts"
 tags OPTIONS | longopts >"$TMP/man.opts"
-check "long options in the code" "$(wc -l <"$TMP/code.opts")" 27
+[ "$(wc -l <"$TMP/code.opts")" -ge 28 ] && ok \
+  || fail "only $(wc -l <"$TMP/code.opts") long options read from the table"
+grep '^{"' "$SRC/cmd/qualreport/options.c" | grep OPT_SECRET \
+  | sed -n 's/^{"\([a-z-]*\)",.*/\1/p' | sort -u >"$TMP/code.secrets"
+tags 'CONFIGURATION FILE' | sed 's/\\-/-/g; s/^\.BI* //; s/ .*//' \
+  | sort -u >"$TMP/man.secrets"
+check "config-file-only keys" "$(tr '\n' ' ' <"$TMP/code.secrets")" \
+  "client-secret token "
+check "config-file-only keys without a man page entry" \
+  "$(comm -23 "$TMP/code.secrets" "$TMP/man.secrets" | tr '\n' ' ')" ""
 check "options in the code but not in --help" \
   "$(comm -23 "$TMP/code.opts" "$TMP/help.opts" | tr '\n' ' ')" ""
 check "options in --help but not in the code" \
@@ -71,7 +83,7 @@ check "man page entries for options that do not exist" \
 grep -oE '^  -[a-zA-Z],' "$TMP/help.txt" | tr -d ' ,' | sort -u >"$TMP/help.short"
 tags OPTIONS | grep -oE '(^|[^-a-z])-[a-zA-Z]\b' | grep -oE -- '-[a-zA-Z]' \
   | sort -u >"$TMP/man.short"
-check "short options in --help" "$(tr '\n' ' ' <"$TMP/help.short")" "-f -j -o -q -s -v "
+check "short options in --help" "$(tr '\n' ' ' <"$TMP/help.short")" "-f -h -j -o -q -s -v "
 check "short options without a man page entry" \
   "$(comm -23 "$TMP/help.short" "$TMP/man.short" | tr '\n' ' ')" ""
 

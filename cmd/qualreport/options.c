@@ -1,0 +1,389 @@
+/*
+ * options.c: the option table and the setters that check each value.
+ * See options.h for what a row means.
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "cli.h"
+#include "fetch.h"
+#include "ids.h"
+
+#define MAX_RETRIES 100
+#define MAX_TIMEOUT_S 3600.0
+
+#define FIELD(f) offsetof(struct cli, f)
+#define CFG(f) offsetof(struct cli, cfg.f)
+
+/* The field a generic setter writes. */
+static void *field_of(struct cli *cli, const struct cli_option *opt)
+{
+	return (char *)cli + opt->field;
+}
+
+/* ---- generic setters ------------------------------------------------ */
+
+/* A string value, kept as given (argv and config strings outlive cli). */
+static enum pl_status set_string(struct cli *cli, const struct cli_option *o,
+				 const char *v, struct pl_err *err)
+{
+	if(!*v)
+		return pl_fail(err, PL_EUSAGE, "--%s: empty value", o->name);
+	*(const char **)field_of(cli, o) = v;
+	return PL_OK;
+}
+
+/* A path: not empty ("-" means stdout or stdin where the option says). */
+static enum pl_status set_path(struct cli *cli, const struct cli_option *o,
+			       const char *v, struct pl_err *err)
+{
+	if(!*v)
+		return pl_fail(err, PL_EUSAGE, "--%s: empty path", o->name);
+	*(const char **)field_of(cli, o) = v;
+	return PL_OK;
+}
+
+static enum pl_status set_flag(struct cli *cli, const struct cli_option *o,
+			       const char *v, struct pl_err *err)
+{
+	(void)v;
+	(void)err;
+	*(int *)field_of(cli, o) = 1;
+	return PL_OK;
+}
+
+/* ---- value parsers ---------------------------------------------------- */
+
+/* A whole decimal unsigned in [lo, hi]. */
+static bool parse_uint(const char *s, unsigned long lo, unsigned long hi,
+		       unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if(!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if(errno || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* A finite positive number at the start of s; *end after it. */
+static bool parse_positive(const char *s, char **end, double *out)
+{
+	double v;
+
+	if(!s || !*s || *s == '-' || *s == '+' || (*s < '0' && *s != '.') ||
+	   *s > '9')
+		return false;
+	errno = 0;
+	v = strtod(s, end);
+	if(errno || *end == s || !isfinite(v) || v <= 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* "8.3", "8.3/s", "500/min", "30000/h" -> requests per second. */
+static bool parse_rate(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if(!parse_positive(s, &end, &v))
+		return false;
+	if(*end == '\0' || !strcmp(end, "/s") || !strcmp(end, "/sec"))
+		*out = v;
+	else if(!strcmp(end, "/m") || !strcmp(end, "/min"))
+		*out = v / 60.0;
+	else if(!strcmp(end, "/h") || !strcmp(end, "/hour"))
+		*out = v / 3600.0;
+	else
+		return false;
+	return true;
+}
+
+/* ---- option setters ------------------------------------------------- */
+
+static enum pl_status set_format(struct cli *cli, const struct cli_option *o,
+				 const char *v, struct pl_err *err)
+{
+	(void)o;
+	if(report_format_parse(v, &cli->cfg.format))
+		return pl_fail(err, PL_EUSAGE, "--format: unknown format '%s' "
+			       "(use csv, ndjson or ndjson.gz)", v);
+	cli->cfg.format_set = 1;
+	return PL_OK;
+}
+
+static enum pl_status set_column(struct cli *cli, const struct cli_option *o,
+				 const char *v, struct pl_err *err)
+{
+	(void)o;
+	if(!*v)
+		return pl_fail(err, PL_EUSAGE, "--column: empty name");
+	cli->cfg.column = v;
+	return PL_OK;
+}
+
+static enum pl_status set_concurrency(struct cli *cli,
+				      const struct cli_option *o,
+				      const char *v, struct pl_err *err)
+{
+	unsigned long n;
+
+	(void)o;
+	if(!parse_uint(v, 1, FETCH_MAX_CONCURRENCY, &n))
+		return pl_fail(err, PL_EUSAGE, "--concurrency: '%s' is not a "
+			       "number from 1 to %d", v,
+			       FETCH_MAX_CONCURRENCY);
+	cli->cfg.concurrency = (unsigned)n;
+	return PL_OK;
+}
+
+static enum pl_status set_rate(struct cli *cli, const struct cli_option *o,
+			       const char *v, struct pl_err *err)
+{
+	(void)o;
+	if(!parse_rate(v, &cli->cfg.rate))
+		return pl_fail(err, PL_EUSAGE, "--rate: '%s' is not a rate "
+			       "(examples: 8.3, 8.3/s, 500/min)", v);
+	return PL_OK;
+}
+
+static enum pl_status set_retries(struct cli *cli, const struct cli_option *o,
+				  const char *v, struct pl_err *err)
+{
+	unsigned long n;
+
+	(void)o;
+	if(!parse_uint(v, 0, MAX_RETRIES, &n))
+		return pl_fail(err, PL_EUSAGE, "--retries: '%s' is not a "
+			       "number from 0 to %d", v, MAX_RETRIES);
+	cli->cfg.retries = (unsigned)n;
+	return PL_OK;
+}
+
+static enum pl_status set_timeout(struct cli *cli, const struct cli_option *o,
+				  const char *v, struct pl_err *err)
+{
+	double seconds;
+	char *end;
+
+	(void)o;
+	if(!parse_positive(v, &end, &seconds) || *end ||
+	   seconds > MAX_TIMEOUT_S || seconds < 0.001)
+		return pl_fail(err, PL_EUSAGE, "--timeout: '%s' is not a "
+			       "number of seconds from 0.001 to %.0f", v,
+			       MAX_TIMEOUT_S);
+	cli->cfg.timeout_ms = (long)ceil(seconds * 1000.0);
+	return PL_OK;
+}
+
+static enum pl_status set_cacert(struct cli *cli, const struct cli_option *o,
+				 const char *v, struct pl_err *err)
+{
+	enum pl_status st = set_path(cli, o, v, err);
+
+	if(!st)
+		cli->cfg.auth.cacert = v; /* the authority is TLS too */
+	return st;
+}
+
+static enum pl_status set_correlation(struct cli *cli,
+				      const struct cli_option *o,
+				      const char *v, struct pl_err *err)
+{
+	(void)o;
+	if(!ids_parse_uuid(v, cli->cfg.correlation_id))
+		return pl_fail(err, PL_EUSAGE, "--correlation-id: '%s' is not "
+			       "a UUID", v);
+	return PL_OK;
+}
+
+static enum pl_status set_log_format(struct cli *cli,
+				     const struct cli_option *o,
+				     const char *v, struct pl_err *err)
+{
+	(void)o;
+	if(!strcmp(v, "text"))
+		cli->log_format = LOG_TEXT;
+	else if(!strcmp(v, "json"))
+		cli->log_format = LOG_JSON;
+	else
+		return pl_fail(err, PL_EUSAGE, "--log-format: '%s' is not text "
+			       "or json", v);
+	return PL_OK;
+}
+
+static enum pl_status set_progress(struct cli *cli, const struct cli_option *o,
+				   const char *v, struct pl_err *err)
+{
+	(void)v;
+	(void)err;
+	cli->cfg.progress = !strcmp(o->name, "progress") ? PROGRESS_ON
+							 : PROGRESS_OFF;
+	return PL_OK;
+}
+
+static enum pl_status set_verbosity(struct cli *cli,
+				    const struct cli_option *o,
+				    const char *v, struct pl_err *err)
+{
+	(void)v;
+	(void)err;
+	cli->verbosity += o->letter == 'v' ? 1 : -1;
+	return PL_OK;
+}
+
+static enum pl_status set_action(struct cli *cli, const struct cli_option *o,
+				 const char *v, struct pl_err *err)
+{
+	(void)v;
+	(void)err;
+	cli->action = !strcmp(o->name, "help") ? CLI_HELP : CLI_VERSION;
+	return PL_OK;
+}
+
+/* A secret value from a private config file (cli.c checks both). */
+static enum pl_status set_secret(struct cli *cli, const struct cli_option *o,
+				 const char *v, struct pl_err *err)
+{
+	char **slot = field_of(cli, o);
+	char *copy;
+
+	if(!*v)
+		return pl_fail(err, PL_EUSAGE, "%s: empty value", o->name);
+	copy = strdup(v);
+	if(!copy)
+		return pl_fail(err, PL_ENOMEM, "out of memory");
+	if(*slot) {
+		OPENSSL_cleanse(*slot, strlen(*slot));
+		free(*slot);
+	}
+	*slot = copy;
+	return PL_OK;
+}
+
+/* --config is read before everything else (cli.c); here it only has to
+ * be accepted. */
+static enum pl_status set_config(struct cli *cli, const struct cli_option *o,
+				 const char *v, struct pl_err *err)
+{
+	return set_path(cli, o, v, err);
+}
+
+/* ---- the table ------------------------------------------------------ */
+
+#define HEADING(text) {NULL, 0, NULL, 0, NULL, 0, text}
+
+const struct cli_option cli_options[] = {
+HEADING("Output:"),
+{"output", 'o', "PATH", OPT_PATH, set_path, CFG(output),
+	"detail report; - = stdout (default)"},
+{"summary", 's', "PATH", OPT_PATH, set_path, CFG(summary),
+	"summary report (qualification, vetting_status, count)"},
+{"format", 'f', "FMT", 0, set_format, 0,
+	"csv | ndjson | ndjson.gz; default from the suffix of\n"
+	"-o (.csv, .ndjson/.jsonl, .ndjson.gz/.jsonl.gz), else csv"},
+{"rejects", 0, "PATH", OPT_PATH, set_path, CFG(rejects),
+	"CSV of input rows that are not tenant IDs\n"
+	"(line,value,reason); written even when empty"},
+{"manifest", 0, "PATH", OPT_PATH, set_path, CFG(manifest),
+	"run manifest (JSON, written last); default\n"
+	"<output>.manifest.json when -o is a file"},
+{"journal", 0, "PATH", OPT_PATH, set_path, CFG(journal),
+	"crash-safe journal: rerun with it to resume"},
+{"excel-safe", 0, NULL, 0, set_flag, CFG(excel_safe),
+	"prefix CSV text starting with = + - @ with '\n"
+	"so spreadsheets do not run it as a formula"},
+HEADING("Input:"),
+{"column", 0, "NAME|N", 0, set_column, 0,
+	"column of tenant IDs (header name or 1-based number);\n"
+	"default: by header name, else the GUID column"},
+HEADING("Fetching:"),
+{"concurrency", 'j', "N", 0, set_concurrency, 0,
+	"requests in flight, 1-1024 (default 16)"},
+{"rate", 0, "R", 0, set_rate, 0,
+	"max request rate: 8.3, 8.3/s, 500/min (default:\n"
+	"none, adapt on 429). Partner Center documents\n"
+	"500/min per partner for customer resources"},
+{"retries", 0, "N", 0, set_retries, 0,
+	"retries per tenant after the first try (default 5)"},
+{"timeout", 0, "SECONDS", 0, set_timeout, 0,
+	"per-attempt timeout (default 30)"},
+{"base-url", 0, "URL", 0, set_string, CFG(base_url),
+	"API root (default " CLI_DEFAULT_BASE_URL ")"},
+{"cacert", 0, "PATH", OPT_PATH, set_cacert, CFG(cacert),
+	"extra CA bundle (PEM), trusted besides the system CAs"},
+{"correlation-id", 0, "UUID", 0, set_correlation, 0,
+	"MS-CorrelationId of the run (default: new)"},
+HEADING("Credentials (never on the command line):\n"
+	"  PARTNER_CENTER_TOKEN=... or --token-file PATH: a ready bearer token, or\n"
+	"  --tenant and --client-id with PARTNER_CENTER_CLIENT_SECRET=... or\n"
+	"  --client-secret-file PATH: app credentials, for which qualreport gets\n"
+	"  tokens itself and renews them before they expire."),
+{"token-file", 0, "PATH", OPT_PATH, set_path, FIELD(token_file),
+	"a file whose first line is a bearer token"},
+{"tenant", 0, "ID", 0, set_string, CFG(auth.tenant),
+	"the partner's tenant (ID or domain)"},
+{"client-id", 0, "ID", 0, set_string, CFG(auth.client_id),
+	"the app's client (application) ID"},
+{"client-secret-file", 0, "PATH", OPT_PATH, set_path, FIELD(secret_file),
+	"a file whose first line is the app's client secret"},
+{"authority", 0, "URL", 0, set_string, CFG(auth.authority),
+	"identity platform (default " CLI_DEFAULT_AUTHORITY ")"},
+{"token", 0, "TOKEN", OPT_SECRET, set_secret, FIELD(config_token),
+	"config file only: a ready bearer token"},
+{"client-secret", 0, "SECRET", OPT_SECRET, set_secret,
+	FIELD(config_secret),
+	"config file only: the app's client secret"},
+HEADING("Running:"),
+{"config", 0, "FILE", OPT_PATH | OPT_ARGV_ONLY, set_config, FIELD(config),
+	"long options, one per line (name = value); the\n"
+	"command line overrides them. %Y-%m in paths"},
+HEADING("Display:"),
+{"progress", 0, NULL, 0, set_progress, 0,
+	"progress bar on stderr (default: when a tty)"},
+{"no-progress", 0, NULL, 0, set_progress, 0,
+	"no progress bar or periodic progress lines"},
+{"log-format", 0, "text|json", 0, set_log_format, 0,
+	"log lines on stderr"},
+{"quiet", 'q', NULL, 0, set_verbosity, 0,
+	"fewer messages (-qq: errors only)"},
+{"verbose", 'v', NULL, 0, set_verbosity, 0,
+	"more messages"},
+{"version", 0, NULL, OPT_ARGV_ONLY, set_action, 0,
+	"print the version and exit"},
+{"help", 'h', NULL, OPT_ARGV_ONLY, set_action, 0,
+	"print this help and exit"},
+};
+
+const size_t cli_noptions = sizeof(cli_options) / sizeof(cli_options[0]);
+
+const struct cli_option *cli_option_find(const char *name)
+{
+	for(size_t i = 0; i < cli_noptions; i++)
+		if(cli_options[i].name && !strcmp(cli_options[i].name, name))
+			return &cli_options[i];
+	return NULL;
+}
+
+const struct cli_option *cli_option_by_letter(int letter)
+{
+	for(size_t i = 0; i < cli_noptions; i++)
+		if(cli_options[i].name && cli_options[i].letter == letter)
+			return &cli_options[i];
+	return NULL;
+}
