@@ -16,6 +16,7 @@
 #include "conffile.h"
 #include "options.h"
 #include "fetch.h"
+#include "url_check.h"
 
 #define DEFAULT_CONCURRENCY 16
 #define DEFAULT_RETRIES 5
@@ -469,7 +470,7 @@ enum pl_status cli_parse(struct cli *cli, int argc, char **argv,
 	st = check_outputs(cli, err);
 	if(st)
 		return st;
-	if(fetch_check_base_url(cfg->base_url, err))
+	if(url_check(cfg->base_url, "--base-url", err))
 		return PL_EUSAGE;
 
 	cfg->quiet = cli->verbosity < 0;

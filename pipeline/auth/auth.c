@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "log.h"
+#include "url_check.h"
 
 #define DEFAULT_AUTHORITY "https://login.microsoftonline.com"
 #define DEFAULT_SCOPE "https://api.partnercenter.microsoft.com/.default"
@@ -119,62 +120,6 @@ static int tenant_ok(const char *t)
 	return 1;
 }
 
-static int is_loopback(const char *host)
-{
-	unsigned a, b, c, d;
-	char extra;
-
-	if(!strcasecmp(host, "localhost") || !strcmp(host, "[::1]"))
-		return 1;
-	return sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) == 4 &&
-	       a == 127 && b < 256 && c < 256 && d < 256;
-}
-
-/* https anywhere; plain http only where nothing crosses a network. */
-static enum pl_status check_authority(const char *authority,
-				      struct pl_err *err)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *query = NULL, *frag = NULL;
-	enum pl_status st = PL_OK;
-
-	if(!u)
-		return pl_fail(err, PL_ENOMEM, "out of memory");
-	if(curl_url_set(u, CURLUPART_URL, authority, 0) ||
-	   curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
-	   curl_url_get(u, CURLUPART_HOST, &host, 0)) {
-		st = pl_fail(err, PL_EUSAGE, "invalid authority URL %s",
-			     authority);
-		goto out;
-	}
-	if(!curl_url_get(u, CURLUPART_QUERY, &query, 0) ||
-	   !curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0)) {
-		st = pl_fail(err, PL_EUSAGE,
-			     "authority URL %s must not have a query or "
-			     "fragment", authority);
-		goto out;
-	}
-	if(!strcasecmp(scheme, "https"))
-		goto out;
-	if(!strcasecmp(scheme, "http")) {
-		if(!is_loopback(host))
-			st = pl_fail(err, PL_EUSAGE,
-				     "authority %s uses plain http, which is "
-				     "allowed only for a loopback host "
-				     "(127.0.0.1, localhost, ::1)", authority);
-		goto out;
-	}
-	st = pl_fail(err, PL_EUSAGE, "authority %s is not an https URL",
-		     authority);
-out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(query);
-	curl_free(frag);
-	curl_url_cleanup(u);
-	return st;
-}
-
 void auth_free(struct auth *a)
 {
 	if(!a)
@@ -226,7 +171,7 @@ static enum pl_status new_app(struct auth *a, const struct auth_config *cfg,
 		return pl_fail(err, PL_EUSAGE,
 			       "invalid tenant %s: expected a tenant ID or a "
 			       "domain name", cfg->tenant);
-	st = check_authority(authority, err);
+	st = url_check(authority, "--authority", err);
 	if(st)
 		return st;
 	if(curl_global_init(CURL_GLOBAL_DEFAULT))

@@ -35,10 +35,8 @@
  */
 #include "fetch.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +53,7 @@
 #include "norm.h"
 #include "ratelimit.h"
 #include "retry.h"
+#include "url_check.h"
 
 #define TICK_US 100000              /* poll at least this often */
 #define DEFAULT_TIMEOUT_MS 60000L
@@ -162,92 +161,6 @@ static int64_t epoch_ms(void)
 static int stop_requested(const struct fetch_engine *e)
 {
 	return e->cfg->stop && *e->cfg->stop;
-}
-
-/* ---- base URL ---------------------------------------------------- */
-
-static int loopback_host(const char *host)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	if(!strcasecmp(host, "localhost") || !strcasecmp(host, "localhost."))
-		return 1;
-	if(inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if(inet_pton(AF_INET6, host, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6);
-	return 0;
-}
-
-enum pl_status fetch_check_base_url(const char *url, struct pl_err *err)
-{
-	const char *p, *end, *h;
-	char host[256];
-	size_t hlen;
-	int https;
-
-	if(!url || !*url)
-		return pl_fail(err, PL_EUSAGE, "empty base URL");
-	for(p = url; *p; p++)
-		if((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			return pl_fail(err, PL_EUSAGE,
-				       "invalid character in base URL '%s'",
-				       url);
-	if(!strncasecmp(url, "https://", 8)) {
-		https = 1;
-		p = url + 8;
-	} else if(!strncasecmp(url, "http://", 7)) {
-		https = 0;
-		p = url + 7;
-	} else {
-		return pl_fail(err, PL_EUSAGE,
-			       "unsupported base URL '%s': use https://", url);
-	}
-	if(strpbrk(p, "?#"))
-		return pl_fail(err, PL_EUSAGE,
-			       "base URL '%s' must not have a query or "
-			       "fragment", url);
-	end = p + strcspn(p, "/");
-	if(memchr(p, '@', (size_t)(end - p)))
-		return pl_fail(err, PL_EUSAGE,
-			       "base URL '%s' must not carry credentials",
-			       url);
-	if(*p == '[') {
-		h = memchr(p, ']', (size_t)(end - p));
-		if(!h)
-			return pl_fail(err, PL_EUSAGE,
-				       "invalid host in base URL '%s'", url);
-		hlen = (size_t)(h - p - 1);
-		p++;
-		h++;
-	} else {
-		h = p;
-		while(h < end && *h != ':')
-			h++;
-		hlen = (size_t)(h - p);
-	}
-	if(!hlen || hlen >= sizeof(host))
-		return pl_fail(err, PL_EUSAGE, "no valid host in base URL '%s'",
-			       url);
-	memcpy(host, p, hlen);
-	host[hlen] = '\0';
-	/* what may follow the host: an optional :port */
-	if(h < end) {
-		if(*h != ':' || h + 1 == end)
-			return pl_fail(err, PL_EUSAGE,
-				       "invalid port in base URL '%s'", url);
-		for(h++; h < end; h++)
-			if(*h < '0' || *h > '9')
-				return pl_fail(err, PL_EUSAGE,
-					       "invalid port in base URL '%s'",
-					       url);
-	}
-	if(https || loopback_host(host))
-		return PL_OK;
-	return pl_fail(err, PL_EUSAGE,
-		       "refusing plain http:// to non-loopback host '%s': "
-		       "use https://", host);
 }
 
 /* ---- jobs and the waiting heap ------------------------------------- */
@@ -1153,7 +1066,7 @@ static enum pl_status check_config(const struct fetch_config *cfg,
 
 	if(!cfg->base_url)
 		return pl_fail(err, PL_EUSAGE, "no base URL");
-	st = fetch_check_base_url(cfg->base_url, err);
+	st = url_check(cfg->base_url, "--base-url", err);
 	if(st)
 		return st;
 	if(cfg->concurrency < 1 || cfg->concurrency > FETCH_MAX_CONCURRENCY)

@@ -16,7 +16,7 @@
  * MS-RequestId (ids.h), User-Agent: qualreport/VERSION. Connections are
  * reused; HTTP/2 is used where the server offers it over TLS. TLS peer and
  * host verification are always on; http:// is accepted only for loopback
- * hosts (checked by fetch_check_base_url).
+ * hosts (url_check.h).
  */
 #ifndef QR_FETCH_H
 #define QR_FETCH_H
@@ -104,11 +104,5 @@ typedef void (*fetch_tick_fn)(void *ctx, const struct fetch_stats *st);
 enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
 			 fetch_done_fn done, fetch_tick_fn tick, void *ctx,
 			 struct fetch_stats *stats, struct pl_err *err);
-
-/*
- * PL_OK when url is https://..., or http://... to a loopback host
- * (127.0.0.0/8, ::1, localhost). PL_EUSAGE with a message otherwise.
- */
-enum pl_status fetch_check_base_url(const char *url, struct pl_err *err);
 
 #endif

@@ -878,6 +878,7 @@ static void test_config_checks(void **state)
 	static const char *const allowed[] = {
 		"http://localhost:8080", "http://127.0.0.1:1",
 		"http://127.10.20.30", "http://[::1]:9",
+		"http://localhost.:8080",
 		"https://login.example.com",
 		"https://login.microsoftonline.com/", NULL};
 	static const char *const refused[] = {
@@ -901,17 +902,21 @@ static void test_config_checks(void **state)
 		assert_int_equal(auth_new(&cfg, &a, &err), PL_EUSAGE);
 		assert_null(a);
 		snprintf(want, sizeof(want),
-			 "authority %s uses plain http, which is allowed "
-			 "only for a loopback host (127.0.0.1, localhost, "
-			 "::1)", refused[i]);
+			 "--authority '%s': refusing plain http:// to "
+			 "non-loopback host '%s': use https://", refused[i],
+			 refused[i] + strlen("http://"));
 		assert_string_equal(err.msg, want);
 	}
 	cfg.authority = "ftp://login.example.com";
 	assert_int_equal(auth_new(&cfg, &a, &err), PL_EUSAGE);
-	assert_string_equal(err.msg, "authority ftp://login.example.com is "
-			    "not an https URL");
+	assert_string_equal(err.msg, "--authority 'ftp://login.example.com': "
+			    "unsupported scheme: use https://");
 	cfg.authority = "https://login.example.com/?x=1";
 	assert_int_equal(auth_new(&cfg, &a, &err), PL_EUSAGE);
+	cfg.authority = "http://127.0.0.1:99999";
+	assert_int_equal(auth_new(&cfg, &a, &err), PL_EUSAGE);
+	assert_string_equal(err.msg, "--authority 'http://127.0.0.1:99999': "
+			    "invalid port: want a number from 1 to 65535");
 
 	cfg.authority = NULL;
 	cfg.tenant = "../evil";

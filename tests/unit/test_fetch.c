@@ -1137,55 +1137,6 @@ static void test_connection_refused(void **state)
 	auth_free(a);
 }
 
-static void test_check_base_url(void **state)
-{
-	static const char *const ok[] = {
-		"https://api.partnercenter.microsoft.com",
-		"https://api.partnercenter.microsoft.com/",
-		"HTTPS://example.com:8443/prefix",
-		"http://127.0.0.1:8080",
-		"http://127.1.2.3/",
-		"http://localhost",
-		"http://LOCALHOST:99/x",
-		"http://[::1]:8080/",
-		"http://[::1]",
-	};
-	static const char *const bad[] = {
-		"http://example.com",
-		"http://10.0.0.1:8080",
-		"http://128.0.0.1",
-		"http://[::2]:80",
-		"http://localhost.example.com",
-		"ftp://127.0.0.1",
-		"file:///etc/passwd",
-		"127.0.0.1:8080",
-		"",
-		"https://",
-		"https://host:",
-		"https://host:80x",
-		"https://user:pw@host",
-		"https://host/?q=1",
-		"https://host/#frag",
-		"https://ho st",
-		"http://[::1",
-	};
-	struct pl_err err;
-
-	(void)state;
-	for(size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		assert_int_equal(fetch_check_base_url(ok[i], &err), PL_OK);
-	for(size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(fetch_check_base_url(bad[i], &err),
-				 PL_EUSAGE);
-	fetch_check_base_url("http://example.com:80/", &err);
-	assert_string_equal(err.msg, "refusing plain http:// to non-loopback "
-				     "host 'example.com': use https://");
-	fetch_check_base_url("ftp://x", &err);
-	assert_string_equal(err.msg, "unsupported base URL 'ftp://x': use "
-				     "https://");
-	assert_int_equal(fetch_check_base_url(NULL, &err), PL_EUSAGE);
-}
-
 static void test_bad_config(void **state)
 {
 	struct run r;
@@ -1216,7 +1167,6 @@ static void test_bad_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_check_base_url),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_scripted),
 		cmocka_unit_test(test_concurrency),
