@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 
+#include "httpopt.h"
 #include "log.h"
 #include "url_check.h"
 
@@ -515,27 +516,15 @@ static enum pl_status fetch_token(struct auth *a, struct pl_err *err)
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, a->user_agent);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, a->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS,
-			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	/* --cacert adds to the system's CAs, as for the API (fetch.c) */
-	if(a->cacert) {
-		curl_easy_setopt(h, CURLOPT_CAINFO, a->cacert);
-		curl_easy_setopt(h, CURLOPT_CAPATH, "/etc/ssl/certs");
-	}
+	st = httpopt_harden(h, &(struct httpopt){a->cacert, a->user_agent},
+			    err);
+	if(st)
+		goto out;
 
 	started = now_ms();
 	cc = curl_easy_perform(h);

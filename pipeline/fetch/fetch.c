@@ -48,6 +48,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "httpopt.h"
 #include "ids.h"
 #include "log.h"
 #include "norm.h"
@@ -370,10 +371,17 @@ nomem:
 static enum pl_status xfer_create(struct fetch_engine *e, struct xfer *x)
 {
 	const struct fetch_config *cfg = e->cfg;
+	const struct httpopt hardening = {cfg->cacert, HTTPOPT_USER_AGENT};
 	CURL *c = curl_easy_init();
+	enum pl_status st;
 
 	if(!c)
 		return pl_fail(e->err, PL_ENOMEM, "cannot create a transfer");
+	st = httpopt_harden(c, &hardening, e->err);
+	if(st) {
+		curl_easy_cleanup(c);
+		return st;
+	}
 	x->easy = c;
 	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -381,7 +389,6 @@ static enum pl_status xfer_create(struct fetch_engine *e, struct xfer *x)
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "qualreport/" QR_VERSION);
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
 			 (long)CURL_HTTP_VERSION_2TLS);
 	/* Over TLS, wait for the first handshake to say (ALPN) whether the
@@ -392,26 +399,8 @@ static enum pl_status xfer_create(struct fetch_engine *e, struct xfer *x)
 	curl_easy_setopt(c, CURLOPT_PIPEWAIT,
 			 (long)!strncasecmp(cfg->base_url, "https:", 6));
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, e->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, e->connect_timeout_ms);
-	/* TLS verification is never turned off, whatever the options */
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	/* --cacert adds to the system's CAs: the bundle file and, with the
-	 * OpenSSL backend, the system's hashed certificate directory are
-	 * both searched. */
-	if(cfg->cacert) {
-		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->cacert);
-		curl_easy_setopt(c, CURLOPT_CAPATH, "/etc/ssl/certs");
-	}
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS,
-			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
 	if(e->share)
 		curl_easy_setopt(c, CURLOPT_SHARE, e->share);
