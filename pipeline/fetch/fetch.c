@@ -52,6 +52,7 @@
 #include "ids.h"
 #include "log.h"
 #include "norm.h"
+#include "outcome.h"
 #include "ratelimit.h"
 #include "retry.h"
 #include "url_check.h"
@@ -556,104 +557,17 @@ static enum pl_status fill(struct fetch_engine *e, int64_t now,
 	return PL_OK;
 }
 
-/* "30", "0.5": seconds from milliseconds, for messages. */
-static void format_secs(long ms, char *out, size_t n)
-{
-	if(ms % 1000 == 0)
-		snprintf(out, n, "%ld", ms / 1000);
-	else
-		snprintf(out, n, "%g", (double)ms / 1000.0);
-}
-
 /* Why an attempt got no usable answer, short, for the Error row. */
 static void describe_failure(const struct fetch_engine *e,
 			     const struct xfer *x, CURLcode res,
 			     unsigned attempts, char *out, size_t n)
 {
-	char secs[32], what[CURL_ERROR_SIZE + 64];
-	long oserr = 0;
-	curl_off_t connect_us = 0;
+	const struct outcome_limits lim = {e->timeout_ms,
+					   e->connect_timeout_ms};
+	struct outcome_failure f;
 
-	curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &oserr);
-	switch(res) {
-	case CURLE_OPERATION_TIMEDOUT:
-		/* a reused connection has no connect time, but the request
-		 * went out: pre-transfer time is set */
-		curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T,
-				  &connect_us);
-		if(!connect_us)
-			curl_easy_getinfo(x->easy, CURLINFO_PRETRANSFER_TIME_T,
-					  &connect_us);
-		if(!connect_us) {
-			long ms = e->connect_timeout_ms < e->timeout_ms
-					  ? e->connect_timeout_ms
-					  : e->timeout_ms;
-
-			format_secs(ms, secs, sizeof(secs));
-			snprintf(what, sizeof(what),
-				 "cannot connect: timeout after %s s", secs);
-		} else {
-			format_secs(e->timeout_ms, secs, sizeof(secs));
-			snprintf(what, sizeof(what), "timeout after %s s",
-				 secs);
-		}
-		break;
-	case CURLE_COULDNT_CONNECT:
-		if(oserr == ECONNREFUSED)
-			snprintf(what, sizeof(what), "connection refused");
-		else if(oserr)
-			snprintf(what, sizeof(what), "cannot connect: %s",
-				 strerror((int)oserr));
-		else
-			snprintf(what, sizeof(what), "cannot connect");
-		break;
-	case CURLE_GOT_NOTHING:
-		snprintf(what, sizeof(what),
-			 "connection closed without response");
-		break;
-	case CURLE_PARTIAL_FILE:
-		snprintf(what, sizeof(what),
-			 "connection closed before the end of the body");
-		break;
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-		if(oserr == ECONNRESET) {
-			snprintf(what, sizeof(what), "connection reset");
-			break;
-		}
-		/* fall through */
-	default:
-		snprintf(what, sizeof(what), "%s",
-			 x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
-		/* git style: "could not resolve host", but keep "SSL ..." */
-		if(isupper((unsigned char)what[0]) &&
-		   islower((unsigned char)what[1]))
-			what[0] = (char)tolower((unsigned char)what[0]);
-		break;
-	}
-	if(attempts > 1)
-		snprintf(out, n, "%s (%u attempts)", what, attempts);
-	else
-		snprintf(out, n, "%s", what);
-}
-
-/* Errors no retry can mend: the same request would fail the same way. */
-static int permanent_failure(CURLcode res)
-{
-	switch(res) {
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_URL_MALFORMAT:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_ENGINE_NOTFOUND:
-	case CURLE_SSL_ENGINE_SETFAILED:
-	case CURLE_BAD_CONTENT_ENCODING:
-		return 1;
-	default:
-		return 0;
-	}
+	outcome_failure_get(&f, x->easy, res, x->errbuf);
+	outcome_describe(&f, attempts, &lim, out, n);
 }
 
 /* Hand the tenant's final outcome to the caller and free its slot. */
@@ -800,7 +714,7 @@ static enum pl_status attempt_done(struct fetch_engine *e, CURLMsg *msg,
 	if(x->too_big)
 		return finish(e, x, j, 0, "body larger than 8 MiB");
 	if(res != CURLE_OK) {
-		if(permanent_failure(res)) {
+		if(outcome_is_permanent(res)) {
 			describe_failure(e, x, res, j->attempts, why,
 					 sizeof(why));
 			return finish(e, x, j, 0, why);
