@@ -16,7 +16,7 @@
  *
  * The cap is enforced by counting the handles added (never by
  * CURLMOPT_MAX_TOTAL_CONNECTIONS, whose internal queue would eat the
- * per-attempt timeout). Retries wait in a min-heap ordered by their
+ * per-attempt timeout). Retries wait in a min-heap (waitq.h) on their
  * not-before time and take no in-flight slot; a due retry goes before new
  * jobs. The poll timeout is the time until the next retry is due or the
  * rate limiter has a token or libcurl's timer fires, and never more than
@@ -56,6 +56,7 @@
 #include "ratelimit.h"
 #include "retry.h"
 #include "url_check.h"
+#include "waitq.h"
 
 #define TICK_US 100000              /* poll at least this often */
 #define DEFAULT_TIMEOUT_MS 60000L
@@ -76,7 +77,6 @@ struct job {
 	unsigned answers;        /* HTTP answers received (any status) */
 	unsigned reauths;        /* retries after a 401 renewal (<= 1) */
 	long last_status;        /* last HTTP status seen; 0 = none */
-	int64_t due_us;          /* waiting: not before this */
 	int64_t sent_us;         /* in flight: started at */
 	unsigned gen;            /* token generation of the last attempt */
 	char request_id[GUID_STR_LEN + 1];
@@ -124,8 +124,7 @@ struct fetch_engine {
 	unsigned in_flight;
 	unsigned cap;             /* cfg->concurrency */
 
-	struct job **heap;        /* waiting retries, min-heap on due_us */
-	size_t nheap, heap_cap;
+	struct waitq waiting;     /* retries not yet due (data: struct job) */
 	struct job_chunk *chunks;
 	struct job *free_jobs;
 
@@ -165,7 +164,7 @@ static int stop_requested(const struct fetch_engine *e)
 	return e->cfg->stop && *e->cfg->stop;
 }
 
-/* ---- jobs and the waiting heap ------------------------------------- */
+/* ---- job records ------------------------------------- */
 
 static struct job *job_get(struct fetch_engine *e)
 {
@@ -192,63 +191,6 @@ static void job_put(struct fetch_engine *e, struct job *j)
 {
 	j->next_free = e->free_jobs;
 	e->free_jobs = j;
-}
-
-/* Earlier due time first; equal times by input order, so runs repeat. */
-static int job_before(const struct job *a, const struct job *b)
-{
-	if(a->due_us != b->due_us)
-		return a->due_us < b->due_us;
-	return a->in.seq < b->in.seq;
-}
-
-static int heap_push(struct fetch_engine *e, struct job *j)
-{
-	size_t i;
-
-	if(e->nheap == e->heap_cap) {
-		size_t cap = e->heap_cap ? 2 * e->heap_cap : 64;
-		struct job **grown = realloc(e->heap, cap * sizeof(*grown));
-
-		if(!grown)
-			return -1;
-		e->heap = grown;
-		e->heap_cap = cap;
-	}
-	i = e->nheap++;
-	while(i > 0) {
-		size_t parent = (i - 1) / 2;
-
-		if(!job_before(j, e->heap[parent]))
-			break;
-		e->heap[i] = e->heap[parent];
-		i = parent;
-	}
-	e->heap[i] = j;
-	return 0;
-}
-
-static struct job *heap_pop(struct fetch_engine *e)
-{
-	struct job *top = e->heap[0];
-	struct job *last = e->heap[--e->nheap];
-	size_t i = 0;
-
-	for(;;) {
-		size_t c = 2 * i + 1;
-
-		if(c >= e->nheap)
-			break;
-		if(c + 1 < e->nheap && job_before(e->heap[c + 1], e->heap[c]))
-			c++;
-		if(!job_before(e->heap[c], last))
-			break;
-		e->heap[i] = e->heap[c];
-		i = c;
-	}
-	if(e->nheap)
-		e->heap[i] = last;
-	return top;
 }
 
 /* ---- transfers ------------------------------------------------------ */
@@ -510,7 +452,7 @@ static enum pl_status fill(struct fetch_engine *e, int64_t now,
 
 	*gate_us = 0;
 	while(e->in_flight < e->cap) {
-		int due = e->nheap && e->heap[0]->due_us <= now;
+		int due = waitq_next_due(&e->waiting) <= now;
 		struct job *j;
 		int64_t wait;
 		int r;
@@ -523,7 +465,7 @@ static enum pl_status fill(struct fetch_engine *e, int64_t now,
 			break;
 		}
 		if(due) {
-			j = heap_pop(e);
+			j = waitq_pop(&e->waiting);
 		} else {
 			j = job_get(e);
 			if(!j)
@@ -609,9 +551,8 @@ static enum pl_status finish(struct fetch_engine *e, struct xfer *x,
 static enum pl_status wait_retry(struct fetch_engine *e, struct xfer *x,
 				 struct job *j, int64_t due_us)
 {
-	j->due_us = due_us;
 	xfer_release(e, x);
-	if(heap_push(e, j)) {
+	if(waitq_push(&e->waiting, due_us, j->in.seq, j)) {
 		job_put(e, j);
 		return pl_fail(e->err, PL_ENOMEM, "out of memory");
 	}
@@ -904,7 +845,7 @@ static void engine_release(struct fetch_engine *e)
 		free(e->chunks);
 		e->chunks = next;
 	}
-	free(e->heap);
+	waitq_release(&e->waiting);
 	free(e->xfers);
 	free(e->idle);
 	free(e->url);
@@ -921,9 +862,10 @@ static int64_t wait_timeout_us(const struct fetch_engine *e, int64_t now,
 
 	if(e->in_flight < e->cap) {
 		/* a retry already due waits for the limiter (gate_us) */
-		if(e->nheap && e->heap[0]->due_us > now &&
-		   e->heap[0]->due_us - now < t)
-			t = e->heap[0]->due_us - now;
+		int64_t due = waitq_next_due(&e->waiting);
+
+		if(due > now && due - now < t)
+			t = due - now;
 		if(gate_us > 0 && gate_us < t)
 			t = gate_us;
 	}
@@ -1017,7 +959,7 @@ enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
 		st = fill(&e, now, &gate_us);
 		if(st)
 			break;
-		if(!e.in_flight && !e.nheap && e.exhausted)
+		if(!e.in_flight && !waitq_len(&e.waiting) && e.exhausted)
 			break;
 		n = wait_events(e.epfd, ev, MAX_EVENTS,
 				wait_timeout_us(&e, mono_us(), gate_us));
@@ -1071,14 +1013,14 @@ enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
 			e.starved = 0;
 			if(tick) {
 				e.st.in_flight = e.in_flight;
-				e.st.waiting = (unsigned)e.nheap;
+				e.st.waiting = (unsigned)waitq_len(&e.waiting);
 				e.st.rate_limit = ratelimit_cap(&e.rl);
 				tick(ctx, &e.st);
 			}
 		}
 	}
 	e.st.in_flight = e.in_flight;
-	e.st.waiting = (unsigned)e.nheap;
+	e.st.waiting = (unsigned)waitq_len(&e.waiting);
 	e.st.rate_limit = ratelimit_cap(&e.rl);
 	if(stats)
 		*stats = e.st;
