@@ -17,6 +17,7 @@
 
 #include "httpopt.h"
 #include "log.h"
+#include "now.h"
 #include "url_check.h"
 
 #define DEFAULT_AUTHORITY "https://login.microsoftonline.com"
@@ -70,14 +71,6 @@ struct reply {
 	size_t cap;
 	int too_big;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void wipe_free(char *s)
 {
@@ -526,7 +519,7 @@ static enum pl_status fetch_token(struct auth *a, struct pl_err *err)
 	if(st)
 		goto out;
 
-	started = now_ms();
+	started = now_mono_ms();
 	cc = curl_easy_perform(h);
 	if(cc != CURLE_OK) {
 		if(r.too_big)
@@ -575,7 +568,7 @@ enum pl_status auth_token(struct auth *a, const char **token,
 		*token = a->token;
 		return PL_OK;
 	}
-	now = now_ms();
+	now = now_mono_ms();
 	if(a->token && (now < a->renew_at_ms || now < a->retry_at_ms) &&
 	   now < a->expire_at_ms) {
 		*token = a->token;

@@ -48,10 +48,12 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "buf.h"
 #include "httpopt.h"
 #include "ids.h"
 #include "log.h"
 #include "norm.h"
+#include "now.h"
 #include "outcome.h"
 #include "ratelimit.h"
 #include "retry.h"
@@ -61,7 +63,6 @@
 #define TICK_US 100000              /* poll at least this often */
 #define DEFAULT_TIMEOUT_MS 60000L
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
-#define BODY_INITIAL 4096
 #define BODY_KEEP (256 * 1024)      /* keep smaller buffers for reuse */
 #define JOB_CHUNK 64
 #define MAX_EVENTS 64               /* epoll events taken per wake */
@@ -96,8 +97,7 @@ struct xfer {
 	struct curl_slist *rid;   /* the MS-RequestId line, patched */
 	int has_headers;
 	unsigned header_gen;      /* token generation in the headers */
-	char *body;
-	size_t len, cap;
+	struct buf body;          /* NORM_MAX_BODY at most */
 	int too_big;
 	int nomem;
 	int64_t retry_after_ms;   /* -1 = none */
@@ -143,22 +143,6 @@ struct fetch_engine {
 	struct fetch_stats st;
 };
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t epoch_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int stop_requested(const struct fetch_engine *e)
 {
 	return e->cfg->stop && *e->cfg->stop;
@@ -200,30 +184,17 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 	struct xfer *x = userp;
 	size_t len = size * n;
 
-	if(len > NORM_MAX_BODY - x->len) {
+	switch(buf_add(&x->body, data, len)) {
+	case PL_OK:
+		return len;
+	case PL_ELIMIT:
 		/* stop storing and abort: the tenant gets an Error row */
 		x->too_big = 1;
 		return 0;
+	default:
+		x->nomem = 1;
+		return 0;
 	}
-	if(x->len + len + 1 > x->cap) {
-		size_t cap = x->cap ? x->cap : BODY_INITIAL;
-		char *grown;
-
-		while(cap < x->len + len + 1)
-			cap *= 2;
-		if(cap > NORM_MAX_BODY + 1)
-			cap = NORM_MAX_BODY + 1;
-		grown = realloc(x->body, cap);
-		if(!grown) {
-			x->nomem = 1;
-			return 0;
-		}
-		x->body = grown;
-		x->cap = cap;
-	}
-	memcpy(x->body + x->len, data, len);
-	x->len += len;
-	return len;
 }
 
 static size_t on_header(char *line, size_t size, size_t n, void *userp)
@@ -242,7 +213,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *userp)
 			vlen = sizeof(value) - 1;
 		memcpy(value, line + 12, vlen);
 		value[vlen] = '\0';
-		x->retry_after_ms = retry_parse_after(value, epoch_ms());
+		x->retry_after_ms = retry_parse_after(value, now_wall_ms());
 	}
 	return len;
 }
@@ -326,6 +297,7 @@ static enum pl_status xfer_create(struct fetch_engine *e, struct xfer *x)
 		return st;
 	}
 	x->easy = c;
+	buf_init(&x->body, NORM_MAX_BODY);
 	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
@@ -355,12 +327,7 @@ static void xfer_release(struct fetch_engine *e, struct xfer *x)
 {
 	x->job = NULL;
 	/* one huge answer must not pin megabytes per slot for the run */
-	if(x->cap > BODY_KEEP) {
-		free(x->body);
-		x->body = NULL;
-		x->cap = 0;
-	}
-	x->len = 0;
+	buf_trim(&x->body, BODY_KEEP);
 	e->idle[e->nidle++] = x;
 }
 
@@ -406,7 +373,7 @@ static enum pl_status start_attempt(struct fetch_engine *e, struct job *j,
 	memcpy(e->url + e->url_tenant, j->in.tenant_id, GUID_STR_LEN);
 	curl_easy_setopt(x->easy, CURLOPT_URL, e->url);
 	x->job = j;
-	x->len = 0;
+	buf_reset(&x->body);
 	x->too_big = 0;
 	x->nomem = 0;
 	x->retry_after_ms = -1;
@@ -527,10 +494,8 @@ static enum pl_status finish(struct fetch_engine *e, struct xfer *x,
 	r.attempts = j->attempts;
 	memcpy(r.request_id, j->request_id, sizeof(r.request_id));
 	if(with_body) {
-		if(x->body)
-			x->body[x->len] = '\0';
-		r.body = x->body ? x->body : "";
-		r.body_len = x->len;
+		r.body = x->body.data;
+		r.body_len = x->body.len;
 	}
 	r.failure = failure;
 	if(log_enabled(LOG_DEBUG))
@@ -739,7 +704,7 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 	else if(timeout_ms == 0)
 		e->curl_due_us = 0;
 	else
-		e->curl_due_us = mono_us() + timeout_ms * 1000;
+		e->curl_due_us = now_mono_us() + timeout_ms * 1000;
 	return 0;
 }
 
@@ -761,11 +726,11 @@ static enum pl_status engine_init(struct fetch_engine *e,
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		e->rng = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^
-			 (uint64_t)mono_us();
+			 (uint64_t)now_mono_us();
 		if(!e->rng)
 			e->rng = 1;
 	}
-	ratelimit_init(&e->rl, cfg->rate, mono_us());
+	ratelimit_init(&e->rl, cfg->rate, now_mono_us());
 	e->curl_due_us = -1;
 
 	blen = strlen(cfg->base_url);
@@ -831,7 +796,7 @@ static void engine_release(struct fetch_engine *e)
 			curl_multi_remove_handle(e->multi, x->easy);
 		curl_easy_cleanup(x->easy);
 		wipe_headers(x);
-		free(x->body);
+		buf_release(&x->body);
 	}
 	if(e->multi)
 		curl_multi_cleanup(e->multi);
@@ -944,14 +909,14 @@ enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
 	st = check_config(cfg, err);
 	if(!st)
 		st = engine_init(&e, cfg);
-	last_tick = mono_us();
+	last_tick = now_mono_us();
 	while(!st) {
 		struct epoll_event ev[MAX_EVENTS];
 		CURLMsg *msg;
 		CURLMcode mc = CURLM_OK;
 		int running, left, n, i;
 
-		now = mono_us();
+		now = now_mono_us();
 		if(stop_requested(&e)) {
 			st = pl_fail(err, PL_EINTERRUPTED, "interrupted");
 			break;
@@ -962,7 +927,7 @@ enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
 		if(!e.in_flight && !waitq_len(&e.waiting) && e.exhausted)
 			break;
 		n = wait_events(e.epfd, ev, MAX_EVENTS,
-				wait_timeout_us(&e, mono_us(), gate_us));
+				wait_timeout_us(&e, now_mono_us(), gate_us));
 		if(n < 0) {
 			if(errno != EINTR) {
 				st = pl_fail(err, PL_EINTERNAL,
@@ -983,7 +948,7 @@ enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
 			mc = curl_multi_socket_action(e.multi, ev[i].data.fd,
 						      mask, &running);
 		}
-		if(!mc && e.curl_due_us >= 0 && mono_us() >= e.curl_due_us) {
+		if(!mc && e.curl_due_us >= 0 && now_mono_us() >= e.curl_due_us) {
 			/* on_timer sets the next one, if any */
 			e.curl_due_us = -1;
 			mc = curl_multi_socket_action(e.multi,
@@ -1003,7 +968,7 @@ enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
 					     curl_multi_strerror(mc));
 			break;
 		}
-		now = mono_us();
+		now = now_mono_us();
 		while(!st && (msg = curl_multi_info_read(e.multi, &left)))
 			if(msg->msg == CURLMSG_DONE)
 				st = attempt_done(&e, msg, now);
