@@ -41,7 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +51,7 @@
 #include "httpopt.h"
 #include "ids.h"
 #include "log.h"
+#include "loop.h"
 #include "norm.h"
 #include "now.h"
 #include "outcome.h"
@@ -65,7 +65,7 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define BODY_KEEP (256 * 1024)      /* keep smaller buffers for reuse */
 #define JOB_CHUNK 64
-#define MAX_EVENTS 64               /* epoll events taken per wake */
+#define MAX_EVENTS 64               /* ready sockets taken per wake */
 
 #define PATH_PREFIX "/v1/customers/"
 #define PATH_SUFFIX "/qualifications"
@@ -113,9 +113,10 @@ struct fetch_engine {
 
 	CURLM *multi;
 	CURLSH *share;
-	int epfd;                 /* the sockets libcurl asked us to watch */
+	struct loop *loop;        /* the sockets libcurl asked us to watch */
 	int64_t curl_due_us;      /* libcurl's timer; -1 = none */
-	int sock_errno;           /* epoll_ctl failure seen in on_socket */
+	int sock_failed;          /* on_socket could not watch a socket */
+	struct pl_err sock_err;   /* why */
 	int curl_inited;
 	struct xfer *xfers;       /* concurrency slots, handles made lazily */
 	unsigned nxfers;          /* slots with a handle */
@@ -650,45 +651,30 @@ static enum pl_status attempt_done(struct fetch_engine *e, CURLMsg *msg,
 /* ---- the loop ------------------------------------------------------- */
 
 /*
- * libcurl tells which sockets to watch for what. The socket's entry in
- * libcurl's hash carries a marker (curl_multi_assign) once it is in the
- * epoll set, so a change is a MOD and a new socket an ADD; the fallbacks
- * cover a descriptor number reused after a close.
+ * libcurl tells which sockets to watch for what; the loop (loop.h) keeps
+ * the set. A failure is kept for the loop to report: libcurl only learns
+ * that the callback failed.
  */
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp,
 		     void *socketp)
 {
 	struct fetch_engine *e = userp;
-	struct epoll_event ev;
-	int op;
+	int mask = 0;
 
 	(void)easy;
+	(void)socketp;
 	if(what == CURL_POLL_REMOVE) {
-		/* may already be closed: then the kernel dropped it */
-		epoll_ctl(e->epfd, EPOLL_CTL_DEL, s, NULL);
+		loop_unwatch(e->loop, s);
 		return 0;
 	}
-	memset(&ev, 0, sizeof(ev));
 	if(what & CURL_POLL_IN)
-		ev.events |= EPOLLIN;
+		mask |= LOOP_READ;
 	if(what & CURL_POLL_OUT)
-		ev.events |= EPOLLOUT;
-	ev.data.fd = s;
-	op = socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-	if(epoll_ctl(e->epfd, op, s, &ev) < 0) {
-		if(errno == EEXIST)
-			op = EPOLL_CTL_MOD;
-		else if(errno == ENOENT)
-			op = EPOLL_CTL_ADD;
-		else
-			op = -1;
-		if(op < 0 || epoll_ctl(e->epfd, op, s, &ev) < 0) {
-			e->sock_errno = errno;
-			return -1;
-		}
+		mask |= LOOP_WRITE;
+	if(loop_watch(e->loop, s, mask, &e->sock_err)) {
+		e->sock_failed = 1;
+		return -1;
 	}
-	if(!socketp)
-		curl_multi_assign(e->multi, s, e);
 	return 0;
 }
 
@@ -713,6 +699,7 @@ static enum pl_status engine_init(struct fetch_engine *e,
 {
 	size_t blen;
 	char *url;
+	enum pl_status st;
 
 	e->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms
 					    : DEFAULT_TIMEOUT_MS;
@@ -759,10 +746,9 @@ static enum pl_status engine_init(struct fetch_engine *e,
 	if(!e->multi)
 		return pl_fail(e->err, PL_ENOMEM, "cannot create libcurl "
 			       "multi handle");
-	e->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if(e->epfd < 0)
-		return pl_fail(e->err, PL_EINTERNAL, "epoll_create1: %s",
-			       strerror(errno));
+	st = loop_new(&e->loop, e->err);
+	if(st)
+		return st;
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer);
@@ -800,8 +786,7 @@ static void engine_release(struct fetch_engine *e)
 	}
 	if(e->multi)
 		curl_multi_cleanup(e->multi);
-	if(e->epfd >= 0)
-		close(e->epfd);
+	loop_free(e->loop);
 	if(e->share)
 		curl_share_cleanup(e->share);
 	while(e->chunks) {
@@ -839,35 +824,6 @@ static int64_t wait_timeout_us(const struct fetch_engine *e, int64_t now,
 	return t < 0 ? 0 : t;
 }
 
-/*
- * epoll_wait with a microsecond timeout. The limiter paces sends 5 ms
- * apart at 200/s: a timeout rounded up to whole milliseconds made sends
- * 5 to 6 ms apart, and the bucket then caught up with pairs 4 ms apart,
- * which a server's leaky bucket without burst (nginx's limit_req) answers
- * with 429. epoll_pwait2 (Linux 5.11) takes a timespec; older kernels get
- * the millisecond call.
- */
-static int wait_events(int epfd, struct epoll_event *ev, int max,
-		       int64_t timeout_us)
-{
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)
-	static int no_pwait2;
-	struct timespec ts = {
-		.tv_sec = (time_t)(timeout_us / 1000000),
-		.tv_nsec = (long)(timeout_us % 1000000) * 1000
-	};
-	int n;
-
-	if(!no_pwait2) {
-		n = epoll_pwait2(epfd, ev, max, &ts, NULL);
-		if(n >= 0 || errno != ENOSYS)
-			return n;
-		no_pwait2 = 1;
-	}
-#endif
-	return epoll_wait(epfd, ev, max, (int)((timeout_us + 999) / 1000));
-}
-
 static enum pl_status check_config(const struct fetch_config *cfg,
 				   struct pl_err *err)
 {
@@ -900,7 +856,6 @@ enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
 	int64_t now, last_tick, gate_us;
 
 	memset(&e, 0, sizeof(e));
-	e.epfd = -1;
 	e.cfg = cfg;
 	e.next = next;
 	e.done = done;
@@ -911,7 +866,7 @@ enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
 		st = engine_init(&e, cfg);
 	last_tick = now_mono_us();
 	while(!st) {
-		struct epoll_event ev[MAX_EVENTS];
+		struct loop_event ev[MAX_EVENTS];
 		CURLMsg *msg;
 		CURLMcode mc = CURLM_OK;
 		int running, left, n, i;
@@ -926,26 +881,21 @@ enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
 			break;
 		if(!e.in_flight && !waitq_len(&e.waiting) && e.exhausted)
 			break;
-		n = wait_events(e.epfd, ev, MAX_EVENTS,
-				wait_timeout_us(&e, now_mono_us(), gate_us));
-		if(n < 0) {
-			if(errno != EINTR) {
-				st = pl_fail(err, PL_EINTERNAL,
-					     "epoll_wait: %s", strerror(errno));
-				break;
-			}
-			n = 0;
-		}
+		st = loop_wait(e.loop, wait_timeout_us(&e, now_mono_us(),
+						       gate_us),
+			       ev, MAX_EVENTS, &n, err);
+		if(st)
+			break;
 		for(i = 0; i < n && !mc; i++) {
 			int mask = 0;
 
-			if(ev[i].events & EPOLLIN)
+			if(ev[i].mask & LOOP_READ)
 				mask |= CURL_CSELECT_IN;
-			if(ev[i].events & EPOLLOUT)
+			if(ev[i].mask & LOOP_WRITE)
 				mask |= CURL_CSELECT_OUT;
-			if(ev[i].events & (EPOLLERR | EPOLLHUP))
+			if(ev[i].mask & LOOP_ERROR)
 				mask |= CURL_CSELECT_ERR;
-			mc = curl_multi_socket_action(e.multi, ev[i].data.fd,
+			mc = curl_multi_socket_action(e.multi, ev[i].fd,
 						      mask, &running);
 		}
 		if(!mc && e.curl_due_us >= 0 && now_mono_us() >= e.curl_due_us) {
@@ -956,10 +906,9 @@ enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
 						      &running);
 		}
 		if(mc) {
-			if(e.sock_errno)
-				st = pl_fail(err, PL_EINTERNAL,
-					     "epoll_ctl: %s",
-					     strerror(e.sock_errno));
+			if(e.sock_failed)
+				st = pl_fail(err, PL_EINTERNAL, "%s",
+					     e.sock_err.msg);
 			else
 				st = pl_fail(err, mc == CURLM_OUT_OF_MEMORY
 							  ? PL_ENOMEM
