@@ -1,12 +1,22 @@
 /*
  * fetch.c: the fetch engine, one libcurl multi handle and one loop (the
- * shape of curl's own parallel_transfers()):
+ * shape of curl's own parallel_transfers()), in four phases like libuv's
+ * uv_run (see run()):
  *
- *   fill up to the cap  ->  epoll_wait  ->  curl_multi_socket_action on
- *   each ready socket (and on libcurl's timer when due)  ->  drain
- *   curl_multi_info_read: finish, or schedule a retry  ->  refill
+ *   fill   start attempts up to the cap, due retries first (make_request:
+ *          how a job becomes a request)
+ *   poll   wait for socket events up to the next deadline (loop.h)
+ *   drain  curl_multi_socket_action on each ready socket and on libcurl's
+ *          timer when due, then curl_multi_info_read: attempt_done()
+ *          decides what an answer means (finish, or schedule a retry)
+ *   tick   progress and back-pressure, every 100 ms
  *
- * Event-driven (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION into our epoll set)
+ * The pieces around it: url_check (which URLs), httpopt (the hardening of
+ * every handle), outcome (a failed transfer's words and whether a retry
+ * can mend it), waitq (retries waiting for their time), loop/loop_epoll
+ * (the event loop), retry and ratelimit (pure policies).
+ *
+ * Event-driven (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION into the loop's set)
  * rather than curl_multi_poll + curl_multi_perform: each wake of that pair
  * costs O(handles) (poll(2) over every socket, then a visit of every
  * handle), and when answers trickle in, as they do from a real API, it
@@ -36,6 +46,7 @@
 #include "fetch.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +119,7 @@ struct fetch_engine {
 	const struct fetch_config *cfg;
 	fetch_next_fn next;
 	fetch_done_fn done;
+	fetch_tick_fn on_tick;    /* may be NULL */
 	void *ctx;
 	struct pl_err *err;
 
@@ -136,6 +148,7 @@ struct fetch_engine {
 	uint64_t rng;
 	int exhausted;            /* next() returned -1 */
 	int starved;              /* next() returned 0: ask after an event */
+	int64_t last_tick_us;
 
 	char *url;                /* base + PATH_PREFIX + tenant + SUFFIX */
 	size_t url_tenant;        /* offset of the tenant in url */
@@ -144,12 +157,12 @@ struct fetch_engine {
 	struct fetch_stats st;
 };
 
-static int stop_requested(const struct fetch_engine *e)
+static bool is_stop_requested(const struct fetch_engine *e)
 {
 	return e->cfg->stop && *e->cfg->stop;
 }
 
-/* ---- job records ------------------------------------- */
+/* ---- job records ----------------------------------------------------- */
 
 static struct job *job_get(struct fetch_engine *e)
 {
@@ -178,7 +191,7 @@ static void job_put(struct fetch_engine *e, struct job *j)
 	e->free_jobs = j;
 }
 
-/* ---- transfers ------------------------------------------------------ */
+/* ---- transfers: a slot's easy handle and buffers --------------------- */
 
 static size_t on_body(char *data, size_t size, size_t n, void *userp)
 {
@@ -218,6 +231,57 @@ static size_t on_header(char *line, size_t size, size_t n, void *userp)
 	}
 	return len;
 }
+
+static enum pl_status xfer_create(struct fetch_engine *e, struct xfer *x)
+{
+	const struct fetch_config *cfg = e->cfg;
+	const struct httpopt hardening = {cfg->cacert, HTTPOPT_USER_AGENT};
+	CURL *c = curl_easy_init();
+	enum pl_status st;
+
+	if(!c)
+		return pl_fail(e->err, PL_ENOMEM, "cannot create a transfer");
+	st = httpopt_harden(c, &hardening, e->err);
+	if(st) {
+		curl_easy_cleanup(c);
+		return st;
+	}
+	x->easy = c;
+	buf_init(&x->body, NORM_MAX_BODY);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
+			 (long)CURL_HTTP_VERSION_2TLS);
+	/* Over TLS, wait for the first handshake to say (ALPN) whether the
+	 * connection multiplexes, rather than opening one connection per
+	 * request. Not for plain http (loopback): there libcurl learns it
+	 * only from the first response, and one slow answer would hold
+	 * every other request back, eating their timeout. */
+	curl_easy_setopt(c, CURLOPT_PIPEWAIT,
+			 (long)!strncasecmp(cfg->base_url, "https:", 6));
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, e->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, e->connect_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	if(e->share)
+		curl_easy_setopt(c, CURLOPT_SHARE, e->share);
+	e->nxfers++;
+	return PL_OK;
+}
+
+static void xfer_release(struct fetch_engine *e, struct xfer *x)
+{
+	x->job = NULL;
+	/* one huge answer must not pin megabytes per slot for the run */
+	buf_trim(&x->body, BODY_KEEP);
+	e->idle[e->nidle++] = x;
+}
+
+/* ---- requests: how a job becomes one --------------------------------- */
 
 static void wipe_headers(struct xfer *x)
 {
@@ -283,65 +347,22 @@ nomem:
 	return pl_fail(e->err, PL_ENOMEM, "out of memory");
 }
 
-static enum pl_status xfer_create(struct fetch_engine *e, struct xfer *x)
-{
-	const struct fetch_config *cfg = e->cfg;
-	const struct httpopt hardening = {cfg->cacert, HTTPOPT_USER_AGENT};
-	CURL *c = curl_easy_init();
-	enum pl_status st;
-
-	if(!c)
-		return pl_fail(e->err, PL_ENOMEM, "cannot create a transfer");
-	st = httpopt_harden(c, &hardening, e->err);
-	if(st) {
-		curl_easy_cleanup(c);
-		return st;
-	}
-	x->easy = c;
-	buf_init(&x->body, NORM_MAX_BODY);
-	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
-			 (long)CURL_HTTP_VERSION_2TLS);
-	/* Over TLS, wait for the first handshake to say (ALPN) whether the
-	 * connection multiplexes, rather than opening one connection per
-	 * request. Not for plain http (loopback): there libcurl learns it
-	 * only from the first response, and one slow answer would hold
-	 * every other request back, eating their timeout. */
-	curl_easy_setopt(c, CURLOPT_PIPEWAIT,
-			 (long)!strncasecmp(cfg->base_url, "https:", 6));
-	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, e->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, e->connect_timeout_ms);
-	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-	if(e->share)
-		curl_easy_setopt(c, CURLOPT_SHARE, e->share);
-	e->nxfers++;
-	return PL_OK;
-}
-
-static void xfer_release(struct fetch_engine *e, struct xfer *x)
-{
-	x->job = NULL;
-	/* one huge answer must not pin megabytes per slot for the run */
-	buf_trim(&x->body, BODY_KEEP);
-	e->idle[e->nidle++] = x;
-}
-
-/* Start the next attempt of j now. */
-static enum pl_status start_attempt(struct fetch_engine *e, struct job *j,
-				    int64_t now)
+/*
+ * How a job becomes a request: the one place that knows the API's URL
+ * and header lines. GET {base}/v1/customers/{tenant}/qualifications with
+ * Authorization: Bearer (when there are credentials), Accept,
+ * MS-CorrelationId and an MS-RequestId that is fresh after each answer
+ * (ids.h). The header list is rebuilt only when the token changes and is
+ * otherwise patched in place, like the URL. On failure the slot is as
+ * the caller gave it, ready for another try.
+ */
+static enum pl_status make_request(struct fetch_engine *e, struct xfer *x,
+				   struct job *j)
 {
 	const struct fetch_config *cfg = e->cfg;
 	const char *token = NULL;
 	unsigned gen = 0;
-	struct xfer *x;
 	enum pl_status st;
-	CURLMcode mc;
 
 	if(cfg->auth) {
 		st = auth_token(cfg->auth, &token, e->err);
@@ -349,30 +370,42 @@ static enum pl_status start_attempt(struct fetch_engine *e, struct job *j,
 			return st;
 		gen = auth_generation(cfg->auth);
 	}
-	if(!e->nidle) {
-		x = &e->xfers[e->nxfers];
-		st = xfer_create(e, x);
-		if(st)
-			return st;
-	} else {
-		x = e->idle[--e->nidle];
-	}
 	st = build_headers(e, x, token, gen);
-	if(st) {
-		e->idle[e->nidle++] = x;
+	if(st)
 		return st;
-	}
-	if(j->attempts)
-		e->st.retries++;
-	j->attempts++;
 	j->gen = gen;
-	j->sent_us = now;
 	ids_request_id(cfg->correlation_id, j->in.tenant_id, j->answers,
 		       j->request_id);
 	memcpy(x->rid->data + strlen(RID_HEADER), j->request_id,
 	       GUID_STR_LEN);
 	memcpy(e->url + e->url_tenant, j->in.tenant_id, GUID_STR_LEN);
 	curl_easy_setopt(x->easy, CURLOPT_URL, e->url);
+	return PL_OK;
+}
+
+/* Start the next attempt of j now, in an idle slot (made if need be). */
+static enum pl_status start_attempt(struct fetch_engine *e, struct job *j,
+				    int64_t now)
+{
+	struct xfer *x;
+	enum pl_status st;
+	CURLMcode mc;
+
+	if(!e->nidle) {
+		st = xfer_create(e, &e->xfers[e->nxfers]);
+		if(st)
+			return st;
+		e->idle[e->nidle++] = &e->xfers[e->nxfers - 1];
+	}
+	x = e->idle[e->nidle - 1];
+	st = make_request(e, x, j);
+	if(st)
+		return st;
+	e->nidle--;
+	if(j->attempts)
+		e->st.retries++;
+	j->attempts++;
+	j->sent_us = now;
 	x->job = j;
 	buf_reset(&x->body);
 	x->too_big = 0;
@@ -398,74 +431,17 @@ static enum pl_status start_attempt(struct fetch_engine *e, struct job *j,
 }
 
 /* Only hex digits and dashes reach the URL. */
-static int tenant_ok(const char *t)
+static bool is_canonical_tenant(const char *t)
 {
 	size_t i;
 
 	for(i = 0; t[i]; i++)
 		if(!isxdigit((unsigned char)t[i]) && t[i] != '-')
-			return 0;
+			return false;
 	return i == GUID_STR_LEN;
 }
 
-/*
- * Start attempts while there is a free slot, work and a token: due
- * retries first, then new jobs. *gate_us gets the limiter's wait when
- * work is held back by it.
- */
-static enum pl_status fill(struct fetch_engine *e, int64_t now,
-			   int64_t *gate_us)
-{
-	enum pl_status st;
-
-	*gate_us = 0;
-	while(e->in_flight < e->cap) {
-		int due = waitq_next_due(&e->waiting) <= now;
-		struct job *j;
-		int64_t wait;
-		int r;
-
-		if(!due && (e->exhausted || e->starved))
-			break;
-		wait = ratelimit_wait_us(&e->rl, now);
-		if(wait > 0) {
-			*gate_us = wait;
-			break;
-		}
-		if(due) {
-			j = waitq_pop(&e->waiting);
-		} else {
-			j = job_get(e);
-			if(!j)
-				return pl_fail(e->err, PL_ENOMEM,
-					       "out of memory");
-			memset(j, 0, sizeof(*j));
-			r = e->next(e->ctx, &j->in);
-			if(r <= 0) {
-				job_put(e, j);
-				if(r < 0)
-					e->exhausted = 1;
-				else
-					e->starved = 1;
-				break;
-			}
-			j->in.tenant_id[GUID_STR_LEN] = '\0';
-			if(!tenant_ok(j->in.tenant_id)) {
-				job_put(e, j);
-				return pl_fail(e->err, PL_EINTERNAL,
-					       "job %llu has no canonical "
-					       "tenant ID",
-					       (unsigned long long)j->in.seq);
-			}
-		}
-		st = start_attempt(e, j, now);
-		if(st) {
-			job_put(e, j);
-			return st;
-		}
-	}
-	return PL_OK;
-}
+/* ---- answers: what the end of an attempt means ----------------------- */
 
 /* Why an attempt got no usable answer, short, for the Error row. */
 static void describe_failure(const struct fetch_engine *e,
@@ -509,7 +485,7 @@ static enum pl_status finish(struct fetch_engine *e, struct xfer *x,
 	job_put(e, j);
 	if(st)
 		return st;
-	if(stop_requested(e))
+	if(is_stop_requested(e))
 		return pl_fail(e->err, PL_EINTERRUPTED, "interrupted");
 	return PL_OK;
 }
@@ -648,7 +624,7 @@ static enum pl_status attempt_done(struct fetch_engine *e, CURLMsg *msg,
 	return finish(e, x, j, 0, why);
 }
 
-/* ---- the loop ------------------------------------------------------- */
+/* ---- libcurl's socket and timer callbacks, over loop.h --------------- */
 
 /*
  * libcurl tells which sockets to watch for what; the loop (loop.h) keeps
@@ -803,27 +779,6 @@ static void engine_release(struct fetch_engine *e)
 		curl_global_cleanup();
 }
 
-/* How long to wait for events: until the next retry is due, the limiter
- * has a token or libcurl's timer fires, at most one tick. */
-static int64_t wait_timeout_us(const struct fetch_engine *e, int64_t now,
-			       int64_t gate_us)
-{
-	int64_t t = TICK_US;
-
-	if(e->in_flight < e->cap) {
-		/* a retry already due waits for the limiter (gate_us) */
-		int64_t due = waitq_next_due(&e->waiting);
-
-		if(due > now && due - now < t)
-			t = due - now;
-		if(gate_us > 0 && gate_us < t)
-			t = gate_us;
-	}
-	if(e->curl_due_us >= 0 && e->curl_due_us - now < t)
-		t = e->curl_due_us - now;
-	return t < 0 ? 0 : t;
-}
-
 static enum pl_status check_config(const struct fetch_config *cfg,
 				   struct pl_err *err)
 {
@@ -847,95 +802,219 @@ static enum pl_status check_config(const struct fetch_config *cfg,
 	return PL_OK;
 }
 
+/* ---- the loop, in phases (libuv's uv_run) ---------------------------- */
+
+/*
+ * Phase 1, fill: start attempts while there is a free slot, work and a
+ * token: due retries first, then new jobs. *gate_us gets the limiter's
+ * wait when work is held back by it.
+ */
+static enum pl_status fill(struct fetch_engine *e, int64_t now,
+			   int64_t *gate_us)
+{
+	enum pl_status st;
+
+	*gate_us = 0;
+	while(e->in_flight < e->cap) {
+		int due = waitq_next_due(&e->waiting) <= now;
+		struct job *j;
+		int64_t wait;
+		int r;
+
+		if(!due && (e->exhausted || e->starved))
+			break;
+		wait = ratelimit_wait_us(&e->rl, now);
+		if(wait > 0) {
+			*gate_us = wait;
+			break;
+		}
+		if(due) {
+			j = waitq_pop(&e->waiting);
+		} else {
+			j = job_get(e);
+			if(!j)
+				return pl_fail(e->err, PL_ENOMEM,
+					       "out of memory");
+			memset(j, 0, sizeof(*j));
+			r = e->next(e->ctx, &j->in);
+			if(r <= 0) {
+				job_put(e, j);
+				if(r < 0)
+					e->exhausted = 1;
+				else
+					e->starved = 1;
+				break;
+			}
+			j->in.tenant_id[GUID_STR_LEN] = '\0';
+			if(!is_canonical_tenant(j->in.tenant_id)) {
+				job_put(e, j);
+				return pl_fail(e->err, PL_EINTERNAL,
+					       "job %llu has no canonical "
+					       "tenant ID",
+					       (unsigned long long)j->in.seq);
+			}
+		}
+		st = start_attempt(e, j, now);
+		if(st) {
+			job_put(e, j);
+			return st;
+		}
+	}
+	return PL_OK;
+}
+
+/* How long to wait for events: until the next retry is due, the limiter
+ * has a token or libcurl's timer fires, at most one tick. */
+static int64_t wait_timeout_us(const struct fetch_engine *e, int64_t now,
+			       int64_t gate_us)
+{
+	int64_t t = TICK_US;
+
+	if(e->in_flight < e->cap) {
+		/* a retry already due waits for the limiter (gate_us) */
+		int64_t due = waitq_next_due(&e->waiting);
+
+		if(due > now && due - now < t)
+			t = due - now;
+		if(gate_us > 0 && gate_us < t)
+			t = gate_us;
+	}
+	if(e->curl_due_us >= 0 && e->curl_due_us - now < t)
+		t = e->curl_due_us - now;
+	return t < 0 ? 0 : t;
+}
+
+/* Phase 2, poll: wait for socket events up to the next deadline. */
+static enum pl_status poll_io(struct fetch_engine *e, int64_t gate_us,
+			      struct loop_event *ev, int *n)
+{
+	return loop_wait(e->loop, wait_timeout_us(e, now_mono_us(), gate_us),
+			 ev, MAX_EVENTS, n, e->err);
+}
+
+static enum pl_status multi_failed(struct fetch_engine *e, CURLMcode mc)
+{
+	/* a socket callback that failed says why; libcurl only knows that
+	 * it did */
+	if(e->sock_failed)
+		return pl_fail(e->err, PL_EINTERNAL, "%s", e->sock_err.msg);
+	return pl_fail(e->err, mc == CURLM_OUT_OF_MEMORY ? PL_ENOMEM
+							 : PL_EINTERNAL,
+		       "libcurl: %s", curl_multi_strerror(mc));
+}
+
+/*
+ * Phase 3, drain: libcurl acts on each ready socket, then on its timer
+ * when due; every attempt that ended goes to attempt_done().
+ */
+static enum pl_status drain(struct fetch_engine *e,
+			    const struct loop_event *ev, int n)
+{
+	enum pl_status st = PL_OK;
+	CURLMcode mc = CURLM_OK;
+	CURLMsg *msg;
+	int running, left;
+	int64_t now;
+
+	for(int i = 0; i < n && !mc; i++) {
+		int mask = 0;
+
+		if(ev[i].mask & LOOP_READ)
+			mask |= CURL_CSELECT_IN;
+		if(ev[i].mask & LOOP_WRITE)
+			mask |= CURL_CSELECT_OUT;
+		if(ev[i].mask & LOOP_ERROR)
+			mask |= CURL_CSELECT_ERR;
+		mc = curl_multi_socket_action(e->multi, ev[i].fd, mask,
+					      &running);
+	}
+	if(!mc && e->curl_due_us >= 0 && now_mono_us() >= e->curl_due_us) {
+		/* on_timer sets the next one, if any */
+		e->curl_due_us = -1;
+		mc = curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0,
+					      &running);
+	}
+	if(mc)
+		return multi_failed(e, mc);
+	now = now_mono_us();
+	while(!st && (msg = curl_multi_info_read(e->multi, &left)))
+		if(msg->msg == CURLMSG_DONE)
+			st = attempt_done(e, msg, now);
+	return st;
+}
+
+static void snapshot_stats(struct fetch_engine *e)
+{
+	e->st.in_flight = e->in_flight;
+	e->st.waiting = (unsigned)waitq_len(&e->waiting);
+	e->st.rate_limit = ratelimit_cap(&e->rl);
+}
+
+/* Phase 4, tick: every TICK_US, re-ask a starved next() and show
+ * progress. */
+static void tick(struct fetch_engine *e)
+{
+	int64_t now = now_mono_us();
+
+	if(now - e->last_tick_us < TICK_US)
+		return;
+	e->last_tick_us = now;
+	/* back-pressure is re-asked at least every tick */
+	e->starved = 0;
+	if(e->on_tick) {
+		snapshot_stats(e);
+		e->on_tick(e->ctx, &e->st);
+	}
+}
+
+static bool is_finished(const struct fetch_engine *e)
+{
+	return !e->in_flight && !waitq_len(&e->waiting) && e->exhausted;
+}
+
+static enum pl_status run(struct fetch_engine *e)
+{
+	struct loop_event ev[MAX_EVENTS];
+	enum pl_status st;
+	int64_t gate_us;
+	int n;
+
+	e->last_tick_us = now_mono_us();
+	for(;;) {
+		if(is_stop_requested(e))
+			return pl_fail(e->err, PL_EINTERRUPTED, "interrupted");
+		st = fill(e, now_mono_us(), &gate_us);
+		if(st || is_finished(e))
+			return st;
+		st = poll_io(e, gate_us, ev, &n);
+		if(!st)
+			st = drain(e, ev, n);
+		if(st)
+			return st;
+		tick(e);
+	}
+}
+
 enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
-			 fetch_done_fn done, fetch_tick_fn tick, void *ctx,
+			 fetch_done_fn done, fetch_tick_fn on_tick, void *ctx,
 			 struct fetch_stats *stats, struct pl_err *err)
 {
 	struct fetch_engine e;
 	enum pl_status st;
-	int64_t now, last_tick, gate_us;
 
 	memset(&e, 0, sizeof(e));
 	e.cfg = cfg;
 	e.next = next;
 	e.done = done;
+	e.on_tick = on_tick;
 	e.ctx = ctx;
 	e.err = err;
 	st = check_config(cfg, err);
 	if(!st)
 		st = engine_init(&e, cfg);
-	last_tick = now_mono_us();
-	while(!st) {
-		struct loop_event ev[MAX_EVENTS];
-		CURLMsg *msg;
-		CURLMcode mc = CURLM_OK;
-		int running, left, n, i;
-
-		now = now_mono_us();
-		if(stop_requested(&e)) {
-			st = pl_fail(err, PL_EINTERRUPTED, "interrupted");
-			break;
-		}
-		st = fill(&e, now, &gate_us);
-		if(st)
-			break;
-		if(!e.in_flight && !waitq_len(&e.waiting) && e.exhausted)
-			break;
-		st = loop_wait(e.loop, wait_timeout_us(&e, now_mono_us(),
-						       gate_us),
-			       ev, MAX_EVENTS, &n, err);
-		if(st)
-			break;
-		for(i = 0; i < n && !mc; i++) {
-			int mask = 0;
-
-			if(ev[i].mask & LOOP_READ)
-				mask |= CURL_CSELECT_IN;
-			if(ev[i].mask & LOOP_WRITE)
-				mask |= CURL_CSELECT_OUT;
-			if(ev[i].mask & LOOP_ERROR)
-				mask |= CURL_CSELECT_ERR;
-			mc = curl_multi_socket_action(e.multi, ev[i].fd,
-						      mask, &running);
-		}
-		if(!mc && e.curl_due_us >= 0 && now_mono_us() >= e.curl_due_us) {
-			/* on_timer sets the next one, if any */
-			e.curl_due_us = -1;
-			mc = curl_multi_socket_action(e.multi,
-						      CURL_SOCKET_TIMEOUT, 0,
-						      &running);
-		}
-		if(mc) {
-			if(e.sock_failed)
-				st = pl_fail(err, PL_EINTERNAL, "%s",
-					     e.sock_err.msg);
-			else
-				st = pl_fail(err, mc == CURLM_OUT_OF_MEMORY
-							  ? PL_ENOMEM
-							  : PL_EINTERNAL,
-					     "libcurl: %s",
-					     curl_multi_strerror(mc));
-			break;
-		}
-		now = now_mono_us();
-		while(!st && (msg = curl_multi_info_read(e.multi, &left)))
-			if(msg->msg == CURLMSG_DONE)
-				st = attempt_done(&e, msg, now);
-		if(now - last_tick >= TICK_US) {
-			last_tick = now;
-			/* back-pressure is re-asked at least every tick */
-			e.starved = 0;
-			if(tick) {
-				e.st.in_flight = e.in_flight;
-				e.st.waiting = (unsigned)waitq_len(&e.waiting);
-				e.st.rate_limit = ratelimit_cap(&e.rl);
-				tick(ctx, &e.st);
-			}
-		}
-	}
-	e.st.in_flight = e.in_flight;
-	e.st.waiting = (unsigned)waitq_len(&e.waiting);
-	e.st.rate_limit = ratelimit_cap(&e.rl);
+	if(!st)
+		st = run(&e);
+	snapshot_stats(&e);
 	if(stats)
 		*stats = e.st;
 	engine_release(&e);

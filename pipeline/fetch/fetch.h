@@ -14,9 +14,16 @@
  * Requests: GET {base_url}/v1/customers/{tenant}/qualifications with
  * Authorization: Bearer, Accept: application/json, MS-CorrelationId,
  * MS-RequestId (ids.h), User-Agent: qualreport/VERSION. Connections are
- * reused; HTTP/2 is used where the server offers it over TLS. TLS peer and
- * host verification are always on; http:// is accepted only for loopback
- * hosts (url_check.h).
+ * reused; HTTP/2 is used where the server offers it over TLS. Every
+ * handle gets httpopt.h's hardening (TLS peer and host verification
+ * always on, http/https only, no redirects); http:// is accepted only for
+ * loopback hosts (url_check.h, which fetch_run applies to base_url too).
+ *
+ * Inside (pipeline/fetch/): fetch.c is the engine and its loop (fill,
+ * poll, drain, tick); outcome.h says what a failed transfer means (the
+ * Error-row text, whether a retry can mend it); waitq.h holds the retries
+ * waiting for their time; loop.h is the event loop it waits in
+ * (loop_epoll.c); retry.h and ratelimit.h are its pure policies.
  */
 #ifndef QR_FETCH_H
 #define QR_FETCH_H
@@ -102,7 +109,7 @@ typedef void (*fetch_tick_fn)(void *ctx, const struct fetch_stats *st);
  * stats (may be NULL) receives the final counters.
  */
 enum pl_status fetch_run(const struct fetch_config *cfg, fetch_next_fn next,
-			 fetch_done_fn done, fetch_tick_fn tick, void *ctx,
+			 fetch_done_fn done, fetch_tick_fn on_tick, void *ctx,
 			 struct fetch_stats *stats, struct pl_err *err);
 
 #endif
