@@ -141,6 +141,16 @@ int tenantset_contains(const struct tenantset *set, const uint8_t id[16])
 	return set->table[find_slot(set, id, hash_id(id))] != 0;
 }
 
+bool tenantset_find(const struct tenantset *set, const uint8_t id[16],
+		    size_t *index)
+{
+	uint32_t pos = set->table[find_slot(set, id, hash_id(id))];
+
+	if(pos)
+		*index = pos - 1;
+	return pos != 0;
+}
+
 size_t tenantset_count(const struct tenantset *set)
 {
 	return set->count;

@@ -10,6 +10,7 @@
 #ifndef QR_TENANTSET_H
 #define QR_TENANTSET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,10 @@ void tenantset_free(struct tenantset *set); /* NULL is a no-op */
  * allocation failure (set unchanged). */
 int tenantset_add(struct tenantset *set, const uint8_t id[16]);
 int tenantset_contains(const struct tenantset *set, const uint8_t id[16]);
+/* true and *index (its position in input order) when the ID is in the
+ * set. */
+bool tenantset_find(const struct tenantset *set, const uint8_t id[16],
+		    size_t *index);
 size_t tenantset_count(const struct tenantset *set);
 /* The i-th ID added (0-based, i < count); borrowed. */
 const uint8_t *tenantset_get(const struct tenantset *set, size_t i);

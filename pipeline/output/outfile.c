@@ -478,6 +478,11 @@ void outfile_abort(struct outfile *f)
 	outfile_free(f);
 }
 
+const struct outfile_stats *outfile_finished_stats(const struct outfile *f)
+{
+	return f->finished ? &f->stats : NULL;
+}
+
 const char *outfile_path(const struct outfile *f)
 {
 	return f->path;

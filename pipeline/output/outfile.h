@@ -50,6 +50,9 @@ enum pl_status outfile_write(struct outfile *f, const void *data, size_t len,
  * caller, who aborts it. Finishing twice is a no-op.
  */
 enum pl_status outfile_finish(struct outfile *f, struct pl_err *err);
+/* The stats of a finished outfile (what commit will report), or NULL
+ * before outfile_finish succeeded. Borrowed until commit or abort. */
+const struct outfile_stats *outfile_finished_stats(const struct outfile *f);
 /* Finish if not yet done, then rename into place and sync the directory. */
 enum pl_status outfile_commit(struct outfile *f, struct outfile_stats *stats,
 			      struct pl_err *err);

@@ -7,13 +7,15 @@
 
 #include "report_impl.h"
 
-enum report_kind { KIND_DETAIL, KIND_SUMMARY, KIND_REJECTS };
+enum report_kind { KIND_DETAIL, KIND_SUMMARY, KIND_REJECTS, KIND_TABLE };
 
 struct report {
 	struct outfile *out;
 	enum report_format format;
 	int excel_safe;
 	uint64_t rows;
+	const struct report_column *cols; /* KIND_TABLE: borrowed */
+	size_t ncols;
 	struct buf line;    /* the record(s) being built */
 	struct buf scratch; /* CSV working space */
 };
@@ -95,7 +97,9 @@ static enum pl_status emit(struct report *r, enum pl_status built,
 
 static enum pl_status open_report(const char *path, enum report_kind kind,
 				  enum report_format format, int excel_safe,
-				  struct report **out, struct pl_err *err)
+				  const struct report_column *cols,
+				  size_t ncols, struct report **out,
+				  struct pl_err *err)
 {
 	struct report *r;
 	enum pl_status rc;
@@ -109,6 +113,8 @@ static enum pl_status open_report(const char *path, enum report_kind kind,
 	buf_init(&r->scratch, 0);
 	r->format = format;
 	r->excel_safe = format == REPORT_CSV && excel_safe;
+	r->cols = cols;
+	r->ncols = ncols;
 	rc = outfile_open(path, format == REPORT_NDJSON_GZ, &r->out, err);
 	if(rc) {
 		free(r);
@@ -120,6 +126,8 @@ static enum pl_status open_report(const char *path, enum report_kind kind,
 			bad = report_csv_detail_header(&r->line);
 		else if(kind == KIND_SUMMARY)
 			bad = report_csv_summary_header(&r->line);
+		else if(kind == KIND_TABLE)
+			bad = report_csv_table_header(&r->line, cols, ncols);
 		else
 			bad = report_csv_rejects_header(&r->line);
 		rc = emit(r, bad, 0, err);
@@ -137,7 +145,7 @@ enum pl_status report_open_detail(const char *path,
 				  struct report **out, struct pl_err *err)
 {
 	return open_report(path, KIND_DETAIL, opt->format, opt->excel_safe,
-			   out, err);
+			   NULL, 0, out, err);
 }
 
 enum pl_status report_open_summary(const char *path,
@@ -145,14 +153,37 @@ enum pl_status report_open_summary(const char *path,
 				   struct report **out, struct pl_err *err)
 {
 	return open_report(path, KIND_SUMMARY, opt->format, opt->excel_safe,
-			   out, err);
+			   NULL, 0, out, err);
 }
 
 enum pl_status report_open_rejects(const char *path, int excel_safe,
 				   struct report **out, struct pl_err *err)
 {
-	return open_report(path, KIND_REJECTS, REPORT_CSV, excel_safe, out,
-			   err);
+	return open_report(path, KIND_REJECTS, REPORT_CSV, excel_safe, NULL,
+			   0, out, err);
+}
+
+enum pl_status report_open_table(const char *path,
+				 const struct report_options *opt,
+				 const struct report_column *cols, size_t ncols,
+				 struct report **out, struct pl_err *err)
+{
+	return open_report(path, KIND_TABLE, opt->format, opt->excel_safe,
+			   cols, ncols, out, err);
+}
+
+enum pl_status report_write_row(struct report *r, const char *const *values,
+				struct pl_err *err)
+{
+	enum pl_status bad;
+
+	if(r->format == REPORT_CSV)
+		bad = report_csv_table_row(&r->line, &r->scratch, r->cols,
+					   r->ncols, values, r->excel_safe);
+	else
+		bad = report_ndjson_table_row(&r->line, r->cols, r->ncols,
+					      values);
+	return emit(r, bad, 1, err);
 }
 
 enum pl_status report_write_tenant(struct report *r,
@@ -207,6 +238,17 @@ static void report_free(struct report *r)
 enum pl_status report_finish(struct report *r, struct pl_err *err)
 {
 	return outfile_finish(r->out, err);
+}
+
+bool report_finished_stats(const struct report *r, struct report_stats *stats)
+{
+	const struct outfile_stats *fs = outfile_finished_stats(r->out);
+
+	if(!fs)
+		return false;
+	stats->rows = r->rows;
+	stats->file = *fs;
+	return true;
 }
 
 enum pl_status report_commit(struct report *r, struct report_stats *stats,

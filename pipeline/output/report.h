@@ -11,7 +11,9 @@
  * Detail columns, in order: tenant_id, qualification, vetting_status,
  * vetting_reason, vetting_created_date, http_status, attempts, error,
  * request_id. Summary: qualification, vetting_status, count. Rejects
- * (always CSV): line, value, reason.
+ * (always CSV): line, value, reason. A table report (report_open_table)
+ * has the text columns its caller names (the changes report's, see
+ * changes.h).
  *
  * excel_safe (CSV only): a free-text field starting with = + - @ (or tab /
  * CR) is prefixed with a single quote so spreadsheets show it as text.
@@ -23,6 +25,7 @@
 #ifndef QR_REPORT_H
 #define QR_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +66,24 @@ enum pl_status report_open_summary(const char *path,
 enum pl_status report_open_rejects(const char *path, int excel_safe,
 				   struct report **out, struct pl_err *err);
 
+/*
+ * A report of text columns, named by the caller: CSV with a header row,
+ * NDJSON with the names as keys in column order (every value a string or
+ * null). excel_safe applies to the columns marked free_text. cols is
+ * borrowed for the report's lifetime (a static table).
+ */
+struct report_column {
+	const char *name;
+	bool free_text;
+};
+enum pl_status report_open_table(const char *path,
+				 const struct report_options *opt,
+				 const struct report_column *cols, size_t ncols,
+				 struct report **out, struct pl_err *err);
+/* One table row: values[i] for column i, NULL (or "") = empty. */
+enum pl_status report_write_row(struct report *r, const char *const *values,
+				struct pl_err *err);
+
 /* Detail: one row per rec->rows[i]. */
 enum pl_status report_write_tenant(struct report *r,
 				   const struct tenant_record *rec,
@@ -81,6 +102,9 @@ enum pl_status report_write_reject(struct report *r, unsigned long line,
 /* Write out and sync everything but do not publish yet (outfile_finish):
  * on failure the report is still the caller's to abort. */
 enum pl_status report_finish(struct report *r, struct pl_err *err);
+/* After a successful report_finish: true and *stats (rows, bytes and
+ * SHA-256 of the file as it will be published), else false. */
+bool report_finished_stats(const struct report *r, struct report_stats *stats);
 enum pl_status report_commit(struct report *r, struct report_stats *stats,
 			     struct pl_err *err);
 void report_abort(struct report *r);

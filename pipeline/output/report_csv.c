@@ -85,6 +85,27 @@ enum pl_status report_csv_rejects_header(struct buf *b)
 	return buf_addstr(b, "line,value,reason\n");
 }
 
+enum pl_status report_csv_table_header(struct buf *b,
+			    const struct report_column *cols, size_t ncols)
+{
+	for(size_t i = 0; i < ncols; i++)
+		if((i && comma(b)) || buf_addstr(b, cols[i].name))
+			return PL_ENOMEM;
+	return buf_add(b, "\n", 1);
+}
+
+enum pl_status report_csv_table_row(struct buf *b, struct buf *scratch,
+			 const struct report_column *cols, size_t ncols,
+			 const char *const *values, int excel_safe)
+{
+	for(size_t i = 0; i < ncols; i++)
+		if((i && comma(b)) ||
+		   text(b, scratch, values[i],
+			excel_safe && cols[i].free_text))
+			return PL_ENOMEM;
+	return buf_add(b, "\n", 1);
+}
+
 enum pl_status report_csv_detail_rows(struct buf *b, struct buf *scratch,
 			   const struct tenant_record *rec, int excel_safe)
 {

@@ -107,6 +107,11 @@ enum pl_status report_json_string(struct buf *b, const char *s, size_t n)
 	return buf_add(b, "\"", 1);
 }
 
+enum pl_status report_utf8_add(struct buf *b, const char *s, size_t n)
+{
+	return add_text(b, s, n, 0);
+}
+
 char *report_utf8_dup(const char *s)
 {
 	struct buf b = BUF_INIT;
@@ -167,4 +172,16 @@ enum pl_status report_ndjson_summary_row(struct buf *b, const char *qualificatio
 	   buf_addstr(b, num))
 		return PL_ENOMEM;
 	return PL_OK;
+}
+
+enum pl_status report_ndjson_table_row(struct buf *b,
+			   const struct report_column *cols, size_t ncols,
+			   const char *const *values)
+{
+	for(size_t i = 0; i < ncols; i++)
+		if(buf_addstr(b, i ? ",\"" : "{\"") ||
+		   add_text(b, cols[i].name, strlen(cols[i].name), 1) ||
+		   member(b, "\":", values[i]))
+			return PL_ENOMEM;
+	return buf_add(b, "}\n", 2);
 }
