@@ -9,13 +9,16 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
+#include "changes.h"
 #include "csvin.h"
 #include "fetch.h"
 #include "guid.h"
+#include "html.h"
 #include "ids.h"
 #include "journal.h"
 #include "manifest.h"
 #include "norm.h"
+#include "previous.h"
 #include "progress.h"
 #include "summary.h"
 #include "tenantset.h"
@@ -44,6 +47,14 @@ struct run {
 	struct report *detail, *summary_report, *rejects;
 	struct report_stats detail_stats, summary_stats, rejects_stats;
 	enum report_format summary_format;
+	struct previous *previous;
+	struct changes *changes;       /* with previous */
+	struct report *changes_report; /* --changes */
+	struct report_stats changes_stats;
+	enum report_format changes_format;
+	struct html *html;             /* --html: collects, then writes */
+	struct outfile *html_out;      /* the page, finished, not committed */
+	struct outfile_stats html_stats;
 	struct summary *summary;
 	struct journal *journal;
 	struct progress *progress;
@@ -159,14 +170,19 @@ static enum pl_status read_input(struct run *run)
 	return st;
 }
 
-/* Which format the summary gets: its own suffix if it has a known one,
- * else the detail report's. */
-static enum report_format summary_format(const struct pipeline_config *cfg)
+/* Which format the summary (or changes) report gets: its own suffix if
+ * it has a known one, else the detail report's. */
+static enum report_format own_format(const struct pipeline_config *cfg,
+				     const char *path)
 {
 	enum report_format fmt;
 
-	return report_format_by_suffix(cfg->summary, &fmt) ? fmt
-							   : cfg->format;
+	return report_format_by_suffix(path, &fmt) ? fmt : cfg->format;
+}
+
+static enum report_format summary_format(const struct pipeline_config *cfg)
+{
+	return own_format(cfg, cfg->summary);
 }
 
 static enum pl_status open_reports(struct run *run)
@@ -211,6 +227,13 @@ static enum pl_status write_ready(struct run *run)
 		st = report_write_tenant(run->detail, rec, run->err);
 		if(!st && summary_add_tenant(run->summary, rec))
 			st = pl_fail(run->err, PL_ENOMEM, "out of memory");
+		/* The page first: a change row gets the name of the tenant
+		 * it last saw. */
+		if(!st && run->html && html_add_tenant(run->html, i, rec))
+			st = pl_fail(run->err, PL_ENOMEM, "out of memory");
+		if(!st && run->changes)
+			st = changes_add_tenant(run->changes, i, rec,
+						run->err);
 		if(!st) {
 			run->rows_written += rec->nrows;
 			if(rec->outcome == OUTCOME_ANSWERED)
@@ -230,6 +253,57 @@ static enum pl_status write_ready(struct run *run)
 		run->next_write++;
 	}
 	return PL_OK;
+}
+
+/*
+ * --previous, --changes, --html: index the previous report (one pass,
+ * every record checked, before any request) and open the changes report;
+ * the page collects from the first record written.
+ */
+static enum pl_status open_comparison(struct run *run)
+{
+	const struct pipeline_config *cfg = run->cfg;
+	struct report_options opt = {cfg->format, cfg->excel_safe};
+	struct changes_sink sink;
+	enum pl_status st;
+
+	if(cfg->html) {
+		struct html_options ho = {cfg->name_of, cfg->name_ctx,
+					  run->started_ms};
+
+		run->html = html_new(&ho);
+		if(!run->html)
+			return pl_fail(run->err, PL_ENOMEM, "out of memory");
+	}
+	if(!cfg->previous)
+		return PL_OK;
+	st = previous_open(cfg->previous, &run->previous, run->err);
+	if(!st)
+		st = changes_new(run->previous, run->tenants, &run->changes,
+				 run->err);
+	if(st)
+		return st;
+	log_info("previous report %s: %llu tenants, %llu of them in this "
+		 "run", previous_detail_path(run->previous),
+		 (unsigned long long)changes_previous_tenants(run->changes),
+		 (unsigned long long)changes_kept_tenants(run->changes));
+	if(cfg->changes) {
+		run->changes_format = own_format(cfg, cfg->changes);
+		opt.format = run->changes_format;
+		st = changes_report_open(cfg->changes, &opt,
+					 &run->changes_report, run->err);
+		if(st)
+			return st;
+		sink = changes_report_sink(run->changes_report);
+		st = changes_add_sink(run->changes, &sink, run->err);
+		if(st)
+			return st;
+	}
+	if(run->html) {
+		sink = (struct changes_sink){html_add_change, run->html};
+		st = changes_add_sink(run->changes, &sink, run->err);
+	}
+	return st;
 }
 
 static void show_progress(struct run *run)
@@ -469,58 +543,16 @@ static void fill_counts(const struct run *run, struct manifest_counts *c)
 }
 
 /*
- * Publish every report. All are finished (written, synced, closed) before
- * any is renamed into place, so a full disk on one leaves none behind;
- * only a failing rename(2) in the same directory could split them.
+ * Every output of the run that is finished, for the manifest and the
+ * page (which lists all but itself): role, path, format, rows, bytes,
+ * SHA-256. outs has room for 5.
  */
-static enum pl_status commit_reports(struct run *run)
-{
-	struct report *all[] = {run->detail, run->summary_report,
-				run->rejects};
-	enum pl_status st = PL_OK;
-
-	for(size_t i = 0; i < sizeof(all) / sizeof(all[0]) && !st; i++)
-		if(all[i])
-			st = report_finish(all[i], run->err);
-	if(st)
-		return st;
-
-	if(run->detail)
-		st = report_commit(run->detail, &run->detail_stats, run->err);
-	run->detail = NULL;
-	if(!st && run->summary_report)
-		st = report_commit(run->summary_report, &run->summary_stats,
-				   run->err);
-	else
-		report_abort(run->summary_report);
-	run->summary_report = NULL;
-	if(!st && run->rejects)
-		st = report_commit(run->rejects, &run->rejects_stats,
-				   run->err);
-	else
-		report_abort(run->rejects);
-	run->rejects = NULL;
-	return st;
-}
-
-static void abort_reports(struct run *run)
-{
-	report_abort(run->detail);
-	report_abort(run->summary_report);
-	report_abort(run->rejects);
-	run->detail = run->summary_report = run->rejects = NULL;
-}
-
-static enum pl_status write_manifest(struct run *run, int exit_code)
+static size_t list_outputs(const struct run *run, bool with_html,
+			   struct manifest_output *outs)
 {
 	const struct pipeline_config *cfg = run->cfg;
-	struct manifest m;
-	struct manifest_output outs[3];
-	struct manifest_option opts[8];
-	char conc[16], retries[16], timeout[32], rate[32], excel[8];
 	size_t n = 0;
 
-	memset(&m, 0, sizeof(m));
 	outs[n++] = (struct manifest_output){
 		"detail", cfg->output, report_format_name(cfg->format),
 		run->detail_stats.rows, run->detail_stats.file.bytes,
@@ -536,6 +568,132 @@ static enum pl_status write_manifest(struct run *run, int exit_code)
 			"rejects", cfg->rejects, "csv",
 			run->rejects_stats.rows, run->rejects_stats.file.bytes,
 			run->rejects_stats.file.sha256};
+	if(cfg->changes)
+		outs[n++] = (struct manifest_output){
+			"changes", cfg->changes,
+			report_format_name(run->changes_format),
+			run->changes_stats.rows, run->changes_stats.file.bytes,
+			run->changes_stats.file.sha256};
+	if(cfg->html && with_html)
+		outs[n++] = (struct manifest_output){
+			"html", cfg->html, "html", 1, run->html_stats.bytes,
+			run->html_stats.sha256};
+	return n;
+}
+
+/*
+ * The page, once every other output is finished (so it can state their
+ * SHA-256) and before any is published: it is finished here and
+ * committed with them.
+ */
+static enum pl_status write_html(struct run *run, int exit_code)
+{
+	const struct pipeline_config *cfg = run->cfg;
+	struct manifest_output outs[5];
+	struct manifest_counts counts;
+	struct html_facts f;
+	size_t n;
+
+	memset(&f, 0, sizeof(f));
+	fill_counts(run, &counts);
+	f.version = QR_VERSION;
+	f.correlation_id = run->correlation_id;
+	f.started_ms = run->started_ms;
+	f.ended_ms = wall_ms();
+	f.input_path = cfg->input;
+	f.input_sha256 = run->input_sha256;
+	f.input_bytes = run->input_bytes;
+	f.counts = &counts;
+	f.exit_code = exit_code;
+	f.outputs = outs;
+	f.noutputs = list_outputs(run, false, outs);
+	f.manifest_path = cfg->manifest;
+	f.detail_path = strcmp(cfg->output, "-") ? cfg->output : NULL;
+	f.changes_path = cfg->changes;
+	f.summary = summary_sorted(run->summary, &n);
+	if(!f.summary && n == (size_t)-1)
+		return pl_fail(run->err, PL_ENOMEM, "out of memory");
+	f.nsummary = n;
+	if(run->changes) {
+		f.previous_path = previous_detail_path(run->previous);
+		f.previous_sha256 = previous_sha256(run->previous);
+		f.previous_tenants = changes_previous_tenants(run->changes);
+		f.previous_summary = summary_sorted(
+			changes_previous_summary(run->changes), &n);
+		if(!f.previous_summary && n == (size_t)-1)
+			return pl_fail(run->err, PL_ENOMEM, "out of memory");
+		f.nprevious_summary = n;
+	}
+	return html_write(run->html, cfg->html, &f, &run->html_out, run->err);
+}
+
+/*
+ * Publish every report. All are finished (written, synced, closed) and
+ * the page written after them before any is renamed into place, so a
+ * full disk on one leaves none behind; only a failing rename(2) in the
+ * same directory could split them.
+ */
+static enum pl_status commit_reports(struct run *run, int exit_code)
+{
+	struct report *all[] = {run->detail, run->summary_report,
+				run->rejects, run->changes_report};
+	struct report_stats *stats[] = {&run->detail_stats,
+					&run->summary_stats,
+					&run->rejects_stats,
+					&run->changes_stats};
+	enum pl_status st = PL_OK;
+
+	for(size_t i = 0; i < sizeof(all) / sizeof(all[0]) && !st; i++) {
+		if(!all[i])
+			continue;
+		st = report_finish(all[i], run->err);
+		if(!st && !report_finished_stats(all[i], stats[i]))
+			st = pl_fail(run->err, PL_EINTERNAL, "internal error: "
+				     "a finished report without stats");
+	}
+	if(!st && run->html)
+		st = write_html(run, exit_code);
+	if(st)
+		return st;
+
+	for(size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if(!st && all[i])
+			st = report_commit(all[i], stats[i], run->err);
+		else
+			report_abort(all[i]);
+	}
+	run->detail = run->summary_report = run->rejects = NULL;
+	run->changes_report = NULL;
+	if(!st && run->html_out)
+		st = outfile_commit(run->html_out, &run->html_stats, run->err);
+	else
+		outfile_abort(run->html_out);
+	run->html_out = NULL;
+	return st;
+}
+
+static void abort_reports(struct run *run)
+{
+	report_abort(run->detail);
+	report_abort(run->summary_report);
+	report_abort(run->rejects);
+	report_abort(run->changes_report);
+	outfile_abort(run->html_out);
+	run->detail = run->summary_report = run->rejects = NULL;
+	run->changes_report = NULL;
+	run->html_out = NULL;
+}
+
+static enum pl_status write_manifest(struct run *run, int exit_code)
+{
+	const struct pipeline_config *cfg = run->cfg;
+	struct manifest m;
+	struct manifest_output outs[5];
+	struct manifest_option opts[10];
+	char conc[16], retries[16], timeout[32], rate[32], excel[8];
+	size_t n = 0;
+
+	memset(&m, 0, sizeof(m));
 	snprintf(conc, sizeof(conc), "%u", cfg->concurrency);
 	snprintf(retries, sizeof(retries), "%u", cfg->retries);
 	snprintf(timeout, sizeof(timeout), "%.3f",
@@ -543,16 +701,25 @@ static enum pl_status write_manifest(struct run *run, int exit_code)
 	snprintf(rate, sizeof(rate), "%g", cfg->rate);
 	snprintf(excel, sizeof(excel), "%s", cfg->excel_safe ? "true"
 							     : "false");
-	opts[0] = (struct manifest_option){"base_url", cfg->base_url};
-	opts[1] = (struct manifest_option){"column", cfg->column};
-	opts[2] = (struct manifest_option){"format",
-					   report_format_name(cfg->format)};
-	opts[3] = (struct manifest_option){"excel_safe", excel};
-	opts[4] = (struct manifest_option){"retries", retries};
-	opts[5] = (struct manifest_option){"timeout_s", timeout};
-	opts[6] = (struct manifest_option){"concurrency", conc};
-	opts[7] = (struct manifest_option){"rate_per_s",
-					   cfg->rate > 0 ? rate : NULL};
+	opts[n++] = (struct manifest_option){"base_url", cfg->base_url};
+	opts[n++] = (struct manifest_option){"column", cfg->column};
+	opts[n++] = (struct manifest_option){"format",
+					     report_format_name(cfg->format)};
+	opts[n++] = (struct manifest_option){"excel_safe", excel};
+	opts[n++] = (struct manifest_option){"retries", retries};
+	opts[n++] = (struct manifest_option){"timeout_s", timeout};
+	opts[n++] = (struct manifest_option){"concurrency", conc};
+	opts[n++] = (struct manifest_option){"rate_per_s",
+					     cfg->rate > 0 ? rate : NULL};
+	/* What the changes were computed against: the detail report read
+	 * and its SHA-256 (only with --previous, so other manifests keep
+	 * their shape). */
+	if(run->previous) {
+		opts[n++] = (struct manifest_option){
+			"previous", previous_detail_path(run->previous)};
+		opts[n++] = (struct manifest_option){
+			"previous_sha256", previous_sha256(run->previous)};
+	}
 
 	m.version = QR_VERSION;
 	m.correlation_id = run->correlation_id;
@@ -562,12 +729,40 @@ static enum pl_status write_manifest(struct run *run, int exit_code)
 	m.input_sha256 = run->input_sha256;
 	m.input_bytes = run->input_bytes;
 	m.options = opts;
-	m.noptions = sizeof(opts) / sizeof(opts[0]);
+	m.noptions = n;
 	fill_counts(run, &m.counts);
 	m.outputs = outs;
-	m.noutputs = n;
+	m.noutputs = list_outputs(run, true, outs);
 	m.exit_code = exit_code;
 	return manifest_write(cfg->manifest, &m, run->err);
+}
+
+/* The changes since the previous run, by kind, on stderr. */
+static void print_changes(struct run *run)
+{
+	char line[512];
+	size_t len = 0;
+
+	line[0] = '\0';
+	for(int k = 0; k < CHANGE_KINDS && len < sizeof(line) - 1; k++) {
+		uint64_t n = changes_count_kind(run->changes,
+						(enum change_kind)k);
+		int w;
+
+		if(!n)
+			continue;
+		w = snprintf(line + len, sizeof(line) - len, "%s%s %llu",
+			     len ? ", " : "",
+			     changes_kind_name((enum change_kind)k),
+			     (unsigned long long)n);
+		if(w < 0)
+			break;
+		len += (size_t)w;
+	}
+	log_info("changes since %s: %llu rows%s%s",
+		 previous_detail_path(run->previous),
+		 (unsigned long long)changes_count(run->changes),
+		 len ? ": " : "", line);
 }
 
 /* The short human summary at the end of a run, on stderr. */
@@ -649,6 +844,8 @@ enum pl_status pipeline_run(const struct pipeline_config *cfg,
 	st = read_input(&run);
 	if(!st)
 		st = open_reports(&run);
+	if(!st)
+		st = open_comparison(&run);
 	if(!st && cfg->journal)
 		st = open_journal(&run);
 	if(st)
@@ -672,6 +869,9 @@ enum pl_status pipeline_run(const struct pipeline_config *cfg,
 			st = jst;
 		}
 	}
+	/* Gone tenants close the changes, after every tenant of the run. */
+	if(!st && run.changes)
+		st = changes_add_gone(run.changes, err);
 	if(!st)
 		st = write_summary(&run);
 	if(st)
@@ -682,15 +882,17 @@ enum pl_status pipeline_run(const struct pipeline_config *cfg,
 		st = PL_EINTERNAL;
 		goto out;
 	}
-	st = commit_reports(&run);
-	if(st)
-		goto out;
 	res->failed = run.failed;
 	res->exit_code = run.failed ? QR_EXIT_FAILURES : QR_EXIT_OK;
+	st = commit_reports(&run, res->exit_code);
+	if(st)
+		goto out;
 	if(cfg->manifest)
 		st = write_manifest(&run, res->exit_code);
 	if(!cfg->quiet)
 		print_summary(&run);
+	if(!cfg->quiet && run.changes)
+		print_changes(&run);
 
 out:
 	if(run.journal) {
@@ -710,6 +912,9 @@ out:
 	}
 	free(run.window);
 	EVP_MD_CTX_free(run.input_hash);
+	html_free(run.html);
+	changes_free(run.changes);
+	previous_free(run.previous);
 	summary_free(run.summary);
 	tenantset_free(run.tenants);
 	return st;

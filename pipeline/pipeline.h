@@ -3,7 +3,8 @@
  *
  *   read CSV -> validate + dedupe IDs -> fetch concurrently (bounded,
  *   retried, rate-limited) -> normalize JSON into rows -> write detail +
- *   summary reports (+ rejects, journal, manifest)
+ *   summary reports (+ rejects, journal, changes since a previous
+ *   run, an HTML page, manifest)
  *
  * The input is read completely first (streaming: only the 16-byte IDs are
  * kept), so input errors stop the run before any request and the total is
@@ -31,6 +32,14 @@ struct pipeline_config {
 	const char *rejects;      /* NULL = no rejects file */
 	const char *journal;      /* NULL = no journal */
 	const char *manifest;     /* NULL = default (beside a file output) */
+	const char *previous;     /* last run's detail or manifest, or NULL */
+	const char *changes;      /* changes report (needs previous), NULL */
+	const char *html;         /* the page for people, NULL = none */
+	/* Company names for the page: the name of tenant `index` (input
+	 * order) or NULL (borrowed for the call). NULL hook: tenant IDs
+	 * only, until a customer listing supplies names. */
+	const char *(*name_of)(void *ctx, size_t tenant_index);
+	void *name_ctx;
 	int format_set;           /* -f given */
 	enum report_format format;
 	int excel_safe;

@@ -382,11 +382,58 @@ static bool is_file_path(const char *path)
 	return path && strcmp(path, "-") != 0;
 }
 
+/*
+ * --previous, --changes and --html: each needs the others it works with,
+ * and the new outputs clash with no other output (one stdout at most,
+ * no file named twice).
+ */
+static enum pl_status check_comparison(const struct pipeline_config *cfg,
+				       struct pl_err *err)
+{
+	const struct { const char *opt, *path; } outs[] = {
+		{"-o", cfg->output}, {"-s", cfg->summary},
+		{"--rejects", cfg->rejects}, {"--manifest", cfg->manifest},
+		{"--journal", cfg->journal}, {"--changes", cfg->changes},
+		{"--html", cfg->html}};
+	size_t n = sizeof(outs) / sizeof(outs[0]), stdouts = 0;
+
+	if(cfg->changes && !cfg->previous)
+		return pl_fail(err, PL_EUSAGE, "--changes needs --previous "
+			       "(last run's detail report or manifest)");
+	if(cfg->previous && !cfg->changes && !cfg->html)
+		return pl_fail(err, PL_EUSAGE, "--previous is used only by "
+			       "--changes and --html: give one of them");
+	if(cfg->previous && !strcmp(cfg->previous, "-"))
+		return pl_fail(err, PL_EUSAGE, "--previous: give a file (the "
+			       "report is read by offset), not stdin");
+	for(size_t i = 0; i < n; i++)
+		stdouts += outs[i].path && !strcmp(outs[i].path, "-");
+	if(stdouts > 1 && ((cfg->changes && !strcmp(cfg->changes, "-")) ||
+			   (cfg->html && !strcmp(cfg->html, "-"))))
+		return pl_fail(err, PL_EUSAGE,
+			       "only one output can be stdout");
+	/* the new options against every output (the others are checked
+	 * among themselves above) */
+	for(size_t i = n - 2; i < n; i++) {
+		if(!is_file_path(outs[i].path))
+			continue;
+		for(size_t j = 0; j < n; j++)
+			if(j != i && is_file_path(outs[j].path) &&
+			   !strcmp(outs[i].path, outs[j].path))
+				return pl_fail(err, PL_EUSAGE,
+					       "%s and %s name the same file "
+					       "'%s'", outs[j].opt,
+					       outs[i].opt, outs[i].path);
+	}
+	return PL_OK;
+}
+
 static enum pl_status check_outputs(struct cli *cli, struct pl_err *err)
 {
 	struct pipeline_config *cfg = &cli->cfg;
 	char *manifest;
 	size_t len;
+	enum pl_status st;
 
 	if(!cfg->format_set)
 		cfg->format = report_format_from_path(cfg->output);
@@ -409,6 +456,9 @@ static enum pl_status check_outputs(struct cli *cli, struct pl_err *err)
 		return pl_fail(err, PL_EUSAGE,
 			       "-o and --rejects name the same file '%s'",
 			       cfg->output);
+	st = check_comparison(cfg, err);
+	if(st)
+		return st;
 	if(cfg->manifest || !is_file_path(cfg->output))
 		return PL_OK;
 	len = strlen(cfg->output) + sizeof(".manifest.json");

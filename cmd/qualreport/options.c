@@ -305,6 +305,12 @@ HEADING("Output:"),
 	"<output>.manifest.json when -o is a file"},
 {"journal", 0, "PATH", OPT_PATH, set_path, CFG(journal),
 	"crash-safe journal: rerun with it to resume"},
+{"changes", 0, "PATH", OPT_PATH, set_path, CFG(changes),
+	"rows that changed since --previous (format from\n"
+	"its suffix, else -f's)"},
+{"html", 0, "PATH", OPT_PATH, set_path, CFG(html),
+	"a self-contained HTML report for people (no\n"
+	"network access; prints on A4)"},
 {"excel-safe", 0, NULL, 0, set_flag, CFG(excel_safe),
 	"prefix CSV text starting with = + - @ with '\n"
 	"so spreadsheets do not run it as a formula"},
@@ -312,6 +318,9 @@ HEADING("Input:"),
 {"column", 0, "NAME|N", 0, set_column, 0,
 	"column of tenant IDs (header name or 1-based number);\n"
 	"default: by header name, else the GUID column"},
+{"previous", 0, "PATH", OPT_PATH, set_path, CFG(previous),
+	"last run's detail report (.csv, .ndjson[.gz]) or\n"
+	"manifest (.json), for --changes and --html"},
 HEADING("Fetching:"),
 {"concurrency", 'j', "N", 0, set_concurrency, 0,
 	"requests in flight, 1-1024 (default 16)"},

@@ -377,13 +377,13 @@ static enum pl_status csv_read(struct reader *r, struct row *row, bool *end,
 			if(r->pos == r->len) {
 				if(csv_fini(&r->parser, csv_cell, csv_row, r))
 					return pl_fail(err, PL_EINPUT,
-						       "%s: malformed CSV "
-						       "at the end: %s",
-						       where(r, r->line,
+						       "%s: malformed CSV: "
+						       "the record never "
+						       "ends (a quote not "
+						       "closed?)",
+						       where(r, r->rec_line,
 							     r->rec_off, at,
-							     sizeof(at)),
-						       csv_strerror(csv_error(
-							       &r->parser)));
+							     sizeof(at)));
 				if(!r->rec_done && !r->header_done)
 					return pl_fail(err, PL_EINPUT,
 						       "%s: empty, not a "

@@ -10,8 +10,9 @@
  *    "counts": {"input_rows", "valid", "duplicate", "invalid", "blank",
  *               "fetched", "answered", "not_found", "failed",
  *               "rows_written"},
- *    "outputs": [{"role": "detail"|"summary"|"rejects", "path", "format",
- *                 "rows", "bytes", "sha256"}],
+ *    "outputs": [{"role": "detail"|"summary"|"rejects"|"changes"|"html",
+ *                 "path", "format", "rows", "bytes", "sha256"}],
+ *                (the page: format "html", rows 1)
  *    "exit_code": N}
  */
 #ifndef QR_MANIFEST_H
@@ -30,9 +31,9 @@ struct manifest_counts {
 };
 
 struct manifest_output {
-	const char *role;   /* "detail", "summary", "rejects" */
+	const char *role;   /* "detail", "summary", "rejects", "changes", "html" */
 	const char *path;
-	const char *format; /* "csv", "ndjson", "ndjson.gz" */
+	const char *format; /* "csv", "ndjson", "ndjson.gz", "html" */
 	uint64_t rows, bytes;
 	const char *sha256;
 };

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The samples, end to end: exact detail, summary and rejects reports in
-# every format, valid against the schemas, with the contract's exit code.
+# every format, valid against the schemas, with the contract's exit code;
+# then the second month (samples/tenants-next.csv against
+# samples/pcsim-data-next.json) against the first: the exact changes
+# report, every change kind, from the manifest or the detail itself.
 source "$(dirname "$0")/lib.sh"
 exp=$SRC/samples/expected
 validate="/usr/bin/python3 $SRC/tests/schemas/validate.py"
@@ -11,7 +14,7 @@ export PARTNER_CENTER_TOKEN=demo-token-not-a-secret
 fresh_pcsim() {
   [ -n "${PCSIM_PID:-}" ] && stop_pcsim
   start_pcsim --token "$PARTNER_CENTER_TOKEN" --seed 7 \
-    --data "$SRC/samples/pcsim-data.json"
+    --data "$SRC/samples/${1:-pcsim-data.json}"
 }
 fresh_pcsim
 
@@ -73,4 +76,49 @@ fresh_pcsim
 "$QR" "$SRC/samples/tenants.csv" --base-url "$PCSIM_URL" --correlation-id $corr \
   -o "$TMP/x.csv" --excel-safe -q
 check_file "excel-safe detail (no formula-like text in the samples)" "$TMP/x.csv" "$exp/qualifications.csv"
+
+# ---- a month later -------------------------------------------------------
+fresh_pcsim pcsim-data-next.json
+"$QR" "$SRC/samples/tenants-next.csv" --base-url "$PCSIM_URL" --correlation-id $corr \
+  -o "$TMP/n.csv" -s "$TMP/n-s.csv" --previous "$TMP/q.csv.manifest.json" \
+  --changes "$TMP/changes.csv" --html "$TMP/report.html" --no-progress 2>"$TMP/err"
+check "month 2 exit code (one Error)" "$?" 1
+check_file "changes CSV" "$TMP/changes.csv" "$exp/changes.csv"
+check "every change kind in the samples" \
+  "$(tail -n +2 "$TMP/changes.csv" | cut -d, -f3 | sort -u | tr '\n' ' ')" \
+  "added gone_tenant new_tenant reason_changed removed status_changed unknown "
+grep -q "changes since $TMP/q.csv: 11 rows: new_tenant 1, gone_tenant 1, added 1, removed 2, status_changed 3, reason_changed 1, unknown 2" "$TMP/err" \
+  && ok || fail "changes summary on stderr: $(grep changes "$TMP/err")"
+m=$TMP/n.csv.manifest.json
+check "manifest lists changes and the page" \
+  "$(jq -c '[.outputs[] | [.role, .format, .rows]]' "$m")" \
+  '[["detail","csv",41],["summary","csv",9],["changes","csv",11],["html","html",1]]'
+for role in changes html; do
+  f=$(jq -r ".outputs[] | select(.role == \"$role\") | .path" "$m")
+  check "manifest $role sha256" "$(jq -r ".outputs[] | select(.role == \"$role\") | .sha256" "$m")" \
+    "$(sha256sum <"$f" | cut -d' ' -f1)"
+  check "manifest $role bytes" "$(jq -r ".outputs[] | select(.role == \"$role\") | .bytes" "$m")" \
+    "$(stat -c %s "$f")"
+done
+check "manifest previous" "$(jq -r '.options.previous + " " + .options.previous_sha256' "$m")" \
+  "$TMP/q.csv $(sha256sum <"$TMP/q.csv" | cut -d' ' -f1)"
+# The page states the other outputs' hashes.
+grep -qF "$(sha256sum <"$TMP/changes.csv" | cut -d' ' -f1)" "$TMP/report.html" \
+  && ok || fail "the page lacks the changes report's SHA-256"
+if $validate "$SRC/schemas/changes-row.schema.json" "$TMP/changes.csv" >"$TMP/v" 2>&1
+then ok; else fail "schema changes-row on changes.csv: $(cat "$TMP/v")"; fi
+if $validate "$SRC/schemas/manifest.schema.json" "$m" --format json >"$TMP/v" 2>&1
+then ok; else fail "schema manifest with changes and html: $(cat "$TMP/v")"; fi
+
+# The same from the previous detail report itself, as NDJSON, twice: the
+# same bytes every time.
+for k in 1 2; do
+  fresh_pcsim pcsim-data-next.json
+  "$QR" "$SRC/samples/tenants-next.csv" --base-url "$PCSIM_URL" --correlation-id $corr \
+    -o "$TMP/n.ndjson" --previous "$TMP/q.csv" --changes "$TMP/changes$k.ndjson" -q
+  check "month 2 NDJSON exit code ($k)" "$?" 1
+  check_file "changes NDJSON ($k)" "$TMP/changes$k.ndjson" "$exp/changes.ndjson"
+done
+if $validate "$SRC/schemas/changes-row.schema.json" "$TMP/changes1.ndjson" >"$TMP/v" 2>&1
+then ok; else fail "schema changes-row on changes.ndjson: $(cat "$TMP/v")"; fi
 finish

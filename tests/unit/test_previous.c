@@ -401,8 +401,11 @@ static void test_malformed(void **state)
 		      T2 ",\"Edu\"cation,Approved,,,200,1,,\n");
 	snprintf(want, sizeof(want), "%s:3: malformed CSV", p);
 	expect_refused(p, want);
-	write_text(p, HDR T1 ",\"unterminated,None,,,200,1,,\n");
-	expect_refused(p, "malformed CSV at the end");
+	write_text(p, HDR T1 ",,None,,,200,1,,\n" T1 ",\"unterminated,None,"
+		      ",,200,1,,\n" T2 ",,None,,,200,1,,\n");
+	snprintf(want, sizeof(want), "%s:3: malformed CSV: the record never "
+		 "ends (a quote not closed?)", p);
+	expect_refused(p, want);
 	write_text(p, HDR T1 ",,None,,,200,1,,\n\nnot-a-guid,,None,,,200,1,"
 		      ",\n");
 	snprintf(want, sizeof(want), "%s:4: tenant_id 'not-a-guid': not a "
