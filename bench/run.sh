@@ -10,7 +10,9 @@
 #      full pipeline (-o x.ndjson.gz) against curl --parallel writing
 #      every body to one stream, and against xargs -P 64 curl | jq
 #      (2,000 tenants, scaled)
-#   3. memory: peak RSS at 10k, 100k and 1M tenants (ndjson.gz)
+#   3. memory: peak RSS at 10k, 100k and 1M tenants (ndjson.gz), and at
+#      1M again as next month's run: --previous (the 1M run's manifest,
+#      its detail ndjson.gz), --changes and --html; the page's size
 #   4. throttled: pcsim --throttle-rps 200, 6,000 tenants, adaptive and
 #      with --rate 200: the rate of 200 answers, the share of 429s, no
 #      tenant lost
@@ -305,7 +307,15 @@ scenario_memory() {
 		run_qr "mem_$n" "$in" "$TMP/mem.ndjson.gz" -j "$J"
 		check_qr "mem_$n" "$in" "$TMP/mem.ndjson.gz"
 		stop_server
-		rm -f "$in" "$TMP/mem.ndjson.gz" "$TMP/mem.ndjson.gz.manifest.json"
+		if [[ $n -eq ${MEM_NS[-1]} ]]; then
+			# last month's, archived as a monthly run would be
+			mkdir -p "$TMP/prev"
+			mv "$TMP/mem.ndjson.gz" "$TMP/mem.ndjson.gz.manifest.json" \
+				"$TMP/prev/"
+		else
+			rm -f "$in"
+		fi
+		rm -f "$TMP/mem.ndjson.gz" "$TMP/mem.ndjson.gz.manifest.json"
 		rss=$T_RSS
 		mib=$(fmt %.1f "$(calc "$rss / 1024")")
 		sb=$(set_bytes "$n")
@@ -332,6 +342,48 @@ scenario_memory() {
 	row "$scen" "peak RSS, $(commas "$n") tenants, vs the limit" \
 		"$mib MiB" "64.0 MiB (limit)" "$(fmt %.3f "$r")" "≤ 1.00" \
 		"$(meets "$r" '<=' 1.00)"
+	scenario_previous "$n" "$in" "$rss"
+}
+
+# 3b. Next month: the largest run again, with the last one as --previous.
+# pcsim answers with another seed (so many tenants change; nginx serves
+# the same bodies), the changes report and the page are written, and
+# peak RSS is compared with the same run without --previous and with the
+# limit; the page's size is reported.
+scenario_previous() {
+	local n=$1 in=$2 rss_plain=$3 scen rss mib r seed=() page rows
+
+	scen="memory, no latency, -j $J, ndjson.gz, --previous"
+	scen+=" (ndjson.gz manifest) --changes --html"
+	echo "== $scen, $(commas "$n") tenants" >&2
+	[[ $SERVER == pcsim ]] && seed=(--seed 2)
+	start_server "${seed[@]}"
+	run_qr "prev_$n" "$in" "$TMP/next.ndjson.gz" -j "$J" \
+		--previous "$TMP/prev/mem.ndjson.gz.manifest.json" \
+		--changes "$TMP/changes.ndjson.gz" --html "$TMP/report.html"
+	check_qr "prev_$n" "$in" "$TMP/next.ndjson.gz"
+	stop_server
+	rss=$T_RSS
+	mib=$(fmt %.1f "$(calc "$rss / 1024")")
+	r=$(calc "$rss / $rss_plain")
+	row "$scen" \
+		"peak RSS, $(commas "$n") tenants, vs the same run without it" \
+		"$mib MiB" \
+		"$(fmt %.1f "$(calc "$rss_plain / 1024")") MiB" \
+		"$(fmt %.3f "$r")" "—" "—"
+	r=$(calc "$rss / $MEM_LIMIT_KIB")
+	row "$scen" "peak RSS, $(commas "$n") tenants, vs the limit" \
+		"$mib MiB" "64.0 MiB (limit)" "$(fmt %.3f "$r")" "≤ 1.00" \
+		"$(meets "$r" '<=' 1.00)"
+	page=$(stat -c %s "$TMP/report.html")
+	rows=$(jq '.outputs[] | select(.role == "changes") | .rows' \
+		"$TMP/next.ndjson.gz.manifest.json")
+	row "$scen" "HTML page size, $(commas "$n") tenants ($(commas \
+		"$rows") change rows)" \
+		"$(fmt %.0f "$(calc "$page / 1024")") KiB" "—" "—" "≤ 2048 KiB" \
+		"$(meets "$page" '<=' 2097152)"
+	rm -rf "$in" "$TMP/prev" "$TMP"/next.ndjson.gz* \
+		"$TMP/changes.ndjson.gz" "$TMP/report.html"
 }
 
 # 4. Throttled -------------------------------------------------------------
@@ -411,7 +463,7 @@ scenario_throttle
 	echo "|---|---|---|---|---|---|---|"
 	printf '%s\n' "${ROWS[@]}"
 } >"$TMP/table.md"
-[[ ${#ROWS[@]} -ge 10 ]] || die "the table is incomplete"
+[[ ${#ROWS[@]} -ge 13 ]] || die "the table is incomplete"
 echo
 cat "$TMP/table.md"
 if [[ -n $OUT ]]; then

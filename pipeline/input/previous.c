@@ -880,32 +880,33 @@ static enum pl_status read_manifest(struct previous *p, char want[65],
 		goto out;
 	}
 	memcpy(want, sha, 65);
-	if(dpath[0] == '/') {
-		p->detail = strdup(dpath);
-	} else {
+	{
 		const char *slash = strrchr(p->path, '/');
 		const char *base = strrchr(dpath, '/');
 		int dlen = slash ? (int)(slash - p->path) + 1 : 0;
 		struct buf beside = BUF_INIT;
 
+		/* An absolute path as recorded first; a relative one was
+		 * relative to that run's directory, so beside the manifest
+		 * first. Either way the hash decides. */
 		base = base ? base + 1 : dpath;
 		if(buf_addf(&beside, "%.*s%s", dlen, p->path, base)) {
 			st = oom(err);
 			goto out;
 		}
-		if(exists(beside.data)) {
-			p->detail = buf_detach(&beside, NULL);
-		} else if(exists(dpath)) {
+		if(dpath[0] == '/' && exists(dpath))
 			p->detail = strdup(dpath);
-		} else {
+		else if(exists(beside.data))
+			p->detail = buf_detach(&beside, NULL);
+		else if(exists(dpath))
+			p->detail = strdup(dpath);
+		else
 			st = pl_fail(err, PL_EINPUT, "%s: cannot find the "
 				     "detail report it lists: neither %s nor "
-				     "%s exists", p->path, beside.data,
-				     dpath);
-			buf_release(&beside);
-			goto out;
-		}
+				     "%s exists", p->path, dpath, beside.data);
 		buf_release(&beside);
+		if(st)
+			goto out;
 	}
 	if(!p->detail)
 		st = oom(err);

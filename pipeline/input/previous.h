@@ -7,9 +7,10 @@
  * detail report it lists is read, in the format it records, after its
  * SHA-256 was checked against the manifest's (a mismatch is an error
  * naming both). The manifest records paths as they were given: an
- * absolute one is used as is, a relative one is looked for beside the
- * manifest (by its file name) first, then relative to the current
- * directory.
+ * absolute one is used where it is, else (the reports were moved, say
+ * into an archive) the file of that name beside the manifest; a relative
+ * one is looked for beside the manifest first, then relative to the
+ * current directory.
  *
  * The report must have exactly the columns this version writes, in its
  * order (CSV header, NDJSON keys): a report of another column order or

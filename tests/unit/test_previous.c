@@ -503,9 +503,14 @@ static void test_manifest(void **state)
 	previous_free(p);
 	assert_int_equal(dump(man, out, sizeof(out), &err), PL_OK);
 	assert_non_null(strstr(out, "000004//Error//2\n"));
-	/* Absolute, as recorded. */
+	/* Absolute, as recorded; moved since: beside the manifest. */
 	write_manifest(man, detail, "ndjson.gz", sha);
 	assert_int_equal(dump(man, out, sizeof(out), &err), PL_OK);
+	write_manifest(man, "/nonexistent/archive/q.ndjson.gz", "ndjson.gz",
+		       sha);
+	assert_int_equal(previous_open(man, &p, &err), PL_OK);
+	assert_string_equal(previous_detail_path(p), detail);
+	previous_free(p);
 
 	/* Another detail report than the manifest's: both hashes named. */
 	write_detail(detail, 7);
