@@ -409,8 +409,8 @@ static enum pl_status csv_read(struct reader *r, struct row *row, bool *end,
 			cr = memchr(s, '\r', lf ? (size_t)(lf - s) : n);
 			term = cr ? cr : lf;
 			take = term ? (size_t)(term - s) + 1 : n;
-			if(csv_parse(&r->parser, s, take, csv_cell, csv_row, r) !=
-			   take)
+			if(csv_parse(&r->parser, s, take, csv_cell, csv_row,
+				     r) != take)
 				return pl_fail(err, PL_EINPUT,
 					       "%s: malformed CSV: %s",
 					       where(r, r->line, r->rec_off, at,
@@ -1021,7 +1021,8 @@ static enum pl_status hash_and_inflate(struct previous *p, struct pl_err *err)
 			if(zr != Z_OK && zr != Z_STREAM_END) {
 				st = pl_fail(err, PL_EINPUT, "%s: not gzip "
 					     "data, or corrupt: %s", p->detail,
-					     zs.msg ? zs.msg : "inflate failed");
+					     zs.msg ? zs.msg
+						    : "inflate failed");
 				goto out;
 			}
 			e = write_all(tmp, out, CHUNK - zs.avail_out);

@@ -45,7 +45,7 @@ static const char style[] =
 	"border-bottom:1px solid var(--line)}"
 	"th{background:var(--head);font-weight:600}"
 	"td{overflow-wrap:anywhere}"
-	"td.reason{white-space:pre-line}"
+	"td.reason{white-space:pre-line}td.change,td.role{white-space:nowrap}"
 	".num{text-align:right;font-variant-numeric:tabular-nums;"
 	"white-space:nowrap}"
 	".name{display:block}.name+.id{color:var(--muted)}"
@@ -760,9 +760,20 @@ static void chart(struct page *pg, const struct html_facts *f,
 		int y = (int)i * row + 4;
 		int w = (int)((double)bar->now * span / (double)max + 0.5);
 		char c[32];
+		int end;
 
 		if(bar->now && w < 2)
 			w = 2;
+		/* the figures go after the bar or the previous run's tick,
+		 * whichever ends further right */
+		end = w;
+		if(f->previous_path) {
+			int pw = (int)((double)bar->before * span /
+				       (double)max + 0.5);
+
+			if(pw + 2 > end)
+				end = pw + 2;
+		}
 		put(pg, "<g class=\"bar\"><title>");
 		label(pg, bar, false);
 		put(pg, "</title>");
@@ -783,13 +794,13 @@ static void chart(struct page *pg, const struct html_facts *f,
 			     count(bar->before, c));
 		}
 		putf(pg, "<text x=\"%d\" y=\"%d\" class=\"val\">%s</text>",
-		     left + w + 6, y + 15, count(bar->now, c));
+		     left + end + 6, y + 15, count(bar->now, c));
 		if(f->previous_path) {
 			const char *cls = bar->now > bar->before ? "up"
 				: bar->now < bar->before ? "down" : "same";
 
 			putf(pg, "<text x=\"%d\" y=\"%d\" class=\"%s\">",
-			     left + w + 16 + 8 * (int)strlen(c), y + 15, cls);
+			     left + end + 16 + 8 * (int)strlen(c), y + 15, cls);
 			delta(pg, bar, true);
 			put(pg, "</text>");
 		}
@@ -873,7 +884,8 @@ static void denied(struct page *pg, const struct html *h,
 		return;
 	}
 	put(pg, "<table><thead><tr><th>Customer</th><th>Qualification</th>"
-		"<th>Reason</th><th>Vetting created</th></tr></thead><tbody>\n");
+		"<th>Reason</th><th>Vetting created</th></tr></thead>"
+		"<tbody>\n");
 	for(size_t i = 0; i < h->denied.n && !pg->st; i++) {
 		const struct item *it = &h->denied.items[i];
 
@@ -1050,7 +1062,8 @@ static void facts(struct page *pg, const struct html_facts *f)
 {
 	char c[32];
 
-	put(pg, "<section id=\"facts\"><h2>Run facts</h2>\n<dl class=\"facts\">\n");
+	put(pg, "<section id=\"facts\"><h2>Run facts</h2>\n"
+		"<dl class=\"facts\">\n");
 	fact(pg, "Correlation ID", f->correlation_id, "sha");
 	put(pg, "<dt>Started</dt><dd>");
 	when(pg, f->started_ms);

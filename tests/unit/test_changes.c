@@ -544,8 +544,8 @@ static void test_run_csv_exact(void **state)
 
 	for(size_t k = 0; k < 3; k++) {
 		write_detail(at(fx, 0, formats[k]), prev, n);
-		assert_int_equal(run(fx->path[0], at(fx, 1, "changes.csv"), &err,
-				     &rows), PL_OK);
+		assert_int_equal(run(fx->path[0], at(fx, 1, "changes.csv"),
+				     &err, &rows), PL_OK);
 		got = testutil_read_file(fx->path[1], NULL);
 		assert_string_equal(got, want_csv);
 		free(got);

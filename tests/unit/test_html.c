@@ -26,6 +26,12 @@
 #include "summary.h"
 #include "testutil.h"
 
+/* Stand-in SHA-256 values, 64 hex digits each. */
+#define SHA(c) c c c c c c c c c c c c c c c c
+#define SHA1 SHA("1111")
+#define SHA2 SHA("2222")
+#define SHA3 SHA("3333")
+#define SHA4 SHA("4444")
 #define HOSTILE_SCRIPT "<script>document.title='pwned'</script>"
 #define HOSTILE_IMG "\"><img src=x onerror=alert(1)>"
 
@@ -121,9 +127,9 @@ static void write_page(struct page *pg, bool with_previous)
 	struct manifest_counts counts = {41, 40, 1, 0, 0, 40, 36, 1, 3, 44};
 	struct manifest_output outs[] = {
 		{"detail", "out/<q>.csv", "csv", 44, 5000,
-		 "1111111111111111111111111111111111111111111111111111111111111111"},
+		 SHA1},
 		{"changes", "out/changes.csv", "csv", 7, 900,
-		 "2222222222222222222222222222222222222222222222222222222222222222"}};
+		 SHA2}};
 	struct html_facts f;
 	struct pl_err err = {{0}};
 
@@ -133,7 +139,7 @@ static void write_page(struct page *pg, bool with_previous)
 	f.started_ms = run_start();
 	f.ended_ms = run_start() + 65000;
 	f.input_path = "samples/<tenants>.csv";
-	f.input_sha256 = "3333333333333333333333333333333333333333333333333333333333333333";
+	f.input_sha256 = SHA3;
 	f.input_bytes = 1234567;
 	f.counts = &counts;
 	f.exit_code = 1;
@@ -145,7 +151,7 @@ static void write_page(struct page *pg, bool with_previous)
 	f.summary = summary_sorted(pg->sum, &f.nsummary);
 	if(with_previous) {
 		f.previous_path = "last/q.csv";
-		f.previous_sha256 = "4444444444444444444444444444444444444444444444444444444444444444";
+		f.previous_sha256 = SHA4;
 		f.previous_tenants = 39;
 		f.previous_summary = summary_sorted(pg->prev,
 						    &f.nprevious_summary);
@@ -287,8 +293,7 @@ static void test_page(void **state)
 	expect(pg.text, "id=\"count-changes\">2</span>");
 	expect(pg.text, "<span class=\"kind\">gone_tenant</span> 1");
 	expect(pg.text, "<span class=\"kind\">status_changed</span> 1");
-	expect(pg.text, "<td class=\"sha\">2222222222222222222222222222222222"
-		       "222222222222222222222222222222</td>");
+	expect(pg.text, "<td class=\"sha\">" SHA2 "</td>");
 	expect(pg.text, "7d2456fd-2d79-46d0-9f8e-5d7ecd5f8745");
 	/* The chart: one bar per pair, Education/Approved up from the
 	 * previous run's 2 to 1 (down 1). */
@@ -303,10 +308,10 @@ static void test_page(void **state)
 	/* InReview oldest first, days to the run's start, no date last. */
 	{
 		const char *a = strstr(pg.text, "000000000002</span>");
-		const char *b = strstr(pg.text, "000000000001</span></td>"
-					       "<td>Education</td><td>"
-					       "2026-10-01T06:00:00Z</td>"
-					       "<td class=\"num days\">31</td>");
+		const char *b = strstr(pg.text,
+			"000000000001</span></td><td>Education</td><td>"
+			"2026-10-01T06:00:00Z</td><td class=\"num days\">31"
+			"</td>");
 		const char *c = strstr(pg.text, "000000000003</span>");
 
 		assert_non_null(a);
