@@ -576,6 +576,8 @@ static enum pl_status attempt_done(struct fetch_engine *e, CURLMsg *msg,
 		job_put(e, j);
 		return pl_fail(e->err, PL_ENOMEM, "out of memory");
 	}
+	e->st.by_status[status > 0 && status < FETCH_STATUS_SLOTS ? status
+								  : 0]++;
 	if(status > 0) {
 		/* an answer, even a cut-off one: the next ID is fresh */
 		j->answers++;

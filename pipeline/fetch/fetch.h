@@ -37,6 +37,8 @@
 #include "status.h"
 
 #define FETCH_MAX_CONCURRENCY 1024
+/* by_status slots: every three-digit HTTP status, and 0 for no answer */
+#define FETCH_STATUS_SLOTS 1000
 
 struct fetch_config {
 	const char *base_url;      /* no trailing slash needed */
@@ -81,6 +83,10 @@ struct fetch_stats {
 	uint64_t requests;       /* attempts started */
 	uint64_t retries;        /* attempts that were retries */
 	uint64_t throttled;      /* 429 answers */
+	/* Finished attempts by the HTTP status of their answer; [0] counts
+	 * those without one (timeout, refused, dropped). Attempts abandoned
+	 * by an interruption are not counted. */
+	uint64_t by_status[FETCH_STATUS_SLOTS];
 	unsigned in_flight;
 	unsigned waiting;        /* tenants waiting for a retry time */
 	unsigned max_in_flight;

@@ -640,6 +640,21 @@ static void test_scripted(void **state)
 	assert_int_equal(st.requests, s->nlog);
 	assert_int_equal(st.requests, 3 + 2 + 2 + 1 + 3 + 3 + 1 + 3);
 	assert_int_equal(st.retries, st.requests - N);
+
+	/* every finished attempt by the status of its answer, 0 for none */
+	{
+		uint64_t sum = 0;
+
+		assert_int_equal(st.by_status[200], 4);   /* A B C G */
+		assert_int_equal(st.by_status[503], 3);   /* A A H */
+		assert_int_equal(st.by_status[500], 3);   /* F F F */
+		assert_int_equal(st.by_status[429], 1);   /* B */
+		assert_int_equal(st.by_status[404], 1);   /* D */
+		assert_int_equal(st.by_status[0], 6);     /* C S S S H H */
+		for(size_t k = 0; k < FETCH_STATUS_SLOTS; k++)
+			sum += st.by_status[k];
+		assert_int_equal(sum, st.requests);
+	}
 	assert_int_equal(st.throttled, 1);
 	assert_int_equal(st.in_flight, 0);
 	assert_int_equal(st.waiting, 0);
