@@ -65,6 +65,7 @@ struct run {
 	size_t next_dispatch; /* next index to hand to the engine */
 	size_t next_write;    /* next index to write */
 
+	struct fetch_stats fs;
 	unsigned long answered, not_found, failed, fetched, resumed;
 	unsigned long rows_written;
 	unsigned in_flight, waiting;
@@ -452,7 +453,7 @@ static enum pl_status fetch_all(struct run *run)
 {
 	const struct pipeline_config *cfg = run->cfg;
 	struct fetch_config fc;
-	struct fetch_stats fs;
+	struct fetch_stats *fs = &run->fs;
 	struct auth *auth = NULL;
 	const char *token;
 	enum pl_status st;
@@ -494,7 +495,7 @@ static enum pl_status fetch_all(struct run *run)
 		 run->total - run->resumed, cfg->base_url, cfg->concurrency,
 		 cfg->rate > 0 ? "" : ", adaptive rate");
 	run->fetch_started_ms = wall_ms();
-	st = fetch_run(&fc, next_job, job_done, on_tick, run, &fs, run->err);
+	st = fetch_run(&fc, next_job, job_done, on_tick, run, fs, run->err);
 	auth_free(auth);
 	if(st)
 		return st;
@@ -503,9 +504,9 @@ static enum pl_status fetch_all(struct run *run)
 			       "internal error: %zu of %zu tenants written",
 			       run->next_write, run->total);
 	log_debug("%llu requests, %llu retries, %llu throttled, max %u in "
-		  "flight", (unsigned long long)fs.requests,
-		  (unsigned long long)fs.retries,
-		  (unsigned long long)fs.throttled, fs.max_in_flight);
+		  "flight", (unsigned long long)fs->requests,
+		  (unsigned long long)fs->retries,
+		  (unsigned long long)fs->throttled, fs->max_in_flight);
 	return PL_OK;
 }
 
@@ -882,7 +883,6 @@ enum pl_status pipeline_run(const struct pipeline_config *cfg,
 		st = PL_EINTERNAL;
 		goto out;
 	}
-	res->failed = run.failed;
 	res->exit_code = run.failed ? QR_EXIT_FAILURES : QR_EXIT_OK;
 	st = commit_reports(&run, res->exit_code);
 	if(st)
@@ -906,6 +906,11 @@ out:
 		signo = cfg->stop ? (int)*cfg->stop : 0;
 		res->exit_code = pl_exit_code(st, signo);
 	}
+	res->tenants = run.total;
+	res->answered = run.answered;
+	res->not_found = run.not_found;
+	res->failed = run.failed;
+	res->fetch = run.fs;
 	for(size_t i = 0; run.window && i < run.window_size; i++) {
 		tenant_record_release(run.window[i]);
 		free(run.window[i]);

@@ -18,6 +18,7 @@
 #include <signal.h>
 
 #include "auth.h"
+#include "fetch.h"
 #include "log.h"
 #include "record.h"
 #include "report.h"
@@ -65,9 +66,18 @@ struct pipeline_config {
 	volatile sig_atomic_t *stop; /* set to the signal number */
 };
 
+/*
+ * How the run ended, and what it got to however it ended (zeros for what
+ * it did not reach), for --metrics: tenants are counted as their rows are
+ * written (input order), so an interrupted run has answered + not_found +
+ * failed < tenants.
+ */
 struct pipeline_result {
-	unsigned long failed;     /* tenants with an Error row */
 	int exit_code;            /* the contract's exit code */
+	unsigned long tenants;    /* valid tenants of the input */
+	unsigned long answered, not_found;
+	unsigned long failed;     /* tenants with an Error row */
+	struct fetch_stats fetch; /* the fetch engine's counters */
 };
 
 /* Run the job. The returned status maps to the exit code through

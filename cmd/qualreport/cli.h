@@ -38,6 +38,8 @@ struct cli {
 	int verbosity;          /* 0 default, <0 quieter, >0 more verbose */
 	enum log_format log_format;
 	const char *config;     /* --config FILE, NULL = none */
+	const char *metrics;    /* --metrics PATH, NULL = none */
+	const char *ping_url;   /* --ping-url URL, NULL = none */
 	const char *token_file;
 	const char *secret_file;
 	char *token;            /* owned secret */

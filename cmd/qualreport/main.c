@@ -2,7 +2,8 @@
  * qualreport: which of a partner's customers hold a Partner Center
  * special-offer qualification, and where each one's vetting stands.
  * main() only sets up the process (signals, no core dumps, logging),
- * parses the command line and runs the pipeline.
+ * parses the command line, runs the pipeline and tells monitoring how
+ * it went (monitor.h: --metrics, --ping-url).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "monitor.h"
 #include "outfile.h"
 #include "pipeline.h"
 
@@ -53,16 +55,23 @@ static void setup_process(void)
 int main(int argc, char **argv)
 {
 	struct cli cli;
-	struct pipeline_result res = {0, 0};
+	struct monitor mon;
+	struct pipeline_result res;
 	struct pl_err err = {{0}};
 	enum pl_status st;
+	int code;
 
+	monitor_begin(&mon);
 	setup_process();
 	st = cli_parse(&cli, argc, argv, &err);
 	if(st) {
 		fprintf(stderr, "qualreport: %s\n", err.msg);
+		code = pl_exit_code(st, 0);
+		/* what was parsed before the error may name a metrics file
+		 * and a ping URL: the monitor hears of a broken config */
+		monitor_end(&mon, &cli, NULL, code);
 		cli_release(&cli);
-		return pl_exit_code(st, 0);
+		return code;
 	}
 	if(cli.action == CLI_HELP) {
 		cli_print_help(stdout);
@@ -77,11 +86,13 @@ int main(int argc, char **argv)
 
 	cli.cfg.stop = &stop_signal;
 
+	monitor_start(&mon, &cli);
 	st = pipeline_run(&cli.cfg, &res, &err);
 	if(st && st != PL_EINTERRUPTED)
 		log_error("%s", err.msg);
 	else if(st)
 		log_warn("%s", err.msg);
+	monitor_end(&mon, &cli, &res, res.exit_code);
 	cli_release(&cli);
 	return res.exit_code;
 }

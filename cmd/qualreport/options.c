@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "fetch.h"
 #include "ids.h"
+#include "ping.h"
 
 #define MAX_RETRIES 100
 #define MAX_TIMEOUT_S 3600.0
@@ -276,6 +277,18 @@ static enum pl_status set_secret(struct cli *cli, const struct cli_option *o,
 	return PL_OK;
 }
 
+/* Checked now, so that a URL no ping could use is a usage error at the
+ * start, not a warning at the end; its messages name only the origin. */
+static enum pl_status set_ping_url(struct cli *cli, const struct cli_option *o,
+				   const char *v, struct pl_err *err)
+{
+	enum pl_status st = ping_check_url(v, err);
+
+	if(!st)
+		*(const char **)field_of(cli, o) = v;
+	return st;
+}
+
 /* --config is read before everything else (cli.c); here it only has to
  * be accepted. */
 static enum pl_status set_config(struct cli *cli, const struct cli_option *o,
@@ -362,6 +375,12 @@ HEADING("Running:"),
 {"config", 0, "FILE", OPT_PATH | OPT_ARGV_ONLY, set_config, FIELD(config),
 	"long options, one per line (name = value); the\n"
 	"command line overrides them. %Y-%m in paths"},
+{"metrics", 0, "PATH", OPT_PATH, set_path, FIELD(metrics),
+	"Prometheus metrics for node_exporter's textfile\n"
+	"collector, written atomically after every run"},
+{"ping-url", 0, "URL", 0, set_ping_url, FIELD(ping_url),
+	"dead-man's switch: GET URL/start, then URL on\n"
+	"exit 0, else URL/<exit status> (10 s timeout)"},
 HEADING("Display:"),
 {"progress", 0, NULL, 0, set_progress, 0,
 	"progress bar on stderr (default: when a tty)"},
