@@ -61,8 +61,14 @@ in_root() { chroot "$ROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root 
 # ---- 1. the packages -----------------------------------------------------
 step "building the packages (scripts/package)"
 t0=$SECONDS
-pkgdir=$(PACKAGE_OUT="$SRC/out/package" "$SRC/scripts/package" | tail -n 1) \
-  || die "scripts/package failed"
+# its output (lintian's included) goes to the log; its last line is the
+# directory of the packages
+PACKAGE_OUT="$SRC/out/package" "$SRC/scripts/package" >"$ROOT.package.log" 2>&1
+rc=$?
+sed 's/^/  /' "$ROOT.package.log"
+pkgdir=$(tail -n 1 "$ROOT.package.log")
+rm -f "$ROOT.package.log"
+[ "$rc" = 0 ] || die "scripts/package failed"
 t_package=$((SECONDS - t0))
 version=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
 arch=$(dpkg --print-architecture)
