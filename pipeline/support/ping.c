@@ -4,126 +4,71 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "httpopt.h"
+#include "url_check.h"
 
-/*
- * TODO(lead): the TLS and protocol settings below are the ones fetch.c and
- * auth.c set; when pipeline/fetch/httpopt.h lands on main, replace them
- * (and is_loopback) with it.
- */
-static bool is_loopback(const char *host)
-{
-	unsigned a, b, c, d;
-	char extra;
-
-	if(!strcasecmp(host, "localhost") || !strcmp(host, "[::1]"))
-		return true;
-	return sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) == 4 &&
-	       a == 127 && b < 256 && c < 256 && d < 256;
-}
-
-struct parts {
-	char *scheme, *host, *port;
-};
-
-static void parts_free(struct parts *p)
-{
-	curl_free(p->scheme);
-	curl_free(p->host);
-	curl_free(p->port);
-	memset(p, 0, sizeof(*p));
-}
-
-/* Split url; false when it is not an absolute URL with a host. With
- * strict, also false (and *why set) for what a ping URL must not have. */
-static bool split(const char *url, struct parts *p, const char **why)
+/* Split url with libcurl's parser, for the origin only (url_check()
+ * decides what may be pinged). false when it has no scheme and host. */
+static bool origin_parts(const char *url, char **scheme, char **host,
+			 char **port)
 {
 	CURLU *u = curl_url();
-	char *extra = NULL;
-	bool ok = false;
+	bool ok;
 
-	memset(p, 0, sizeof(*p));
-	*why = "not an absolute URL";
+	*scheme = *host = *port = NULL;
 	if(!u)
 		return false;
-	if(curl_url_set(u, CURLUPART_URL, url, 0) ||
-	   curl_url_get(u, CURLUPART_SCHEME, &p->scheme, 0) ||
-	   curl_url_get(u, CURLUPART_HOST, &p->host, 0))
-		goto out;
-	curl_url_get(u, CURLUPART_PORT, &p->port, 0); /* absent: NULL */
-	ok = true;
-	if(!curl_url_get(u, CURLUPART_USER, &extra, 0)) {
-		*why = "it must not carry a user name or password";
-		ok = false;
-	} else if(!curl_url_get(u, CURLUPART_QUERY, &extra, 0) ||
-		  !curl_url_get(u, CURLUPART_FRAGMENT, &extra, 0)) {
-		*why = "it must not have a query or fragment";
-		ok = false;
-	}
-out:
-	curl_free(extra);
+	ok = !curl_url_set(u, CURLUPART_URL, url, 0) &&
+	     !curl_url_get(u, CURLUPART_SCHEME, scheme, 0) &&
+	     !curl_url_get(u, CURLUPART_HOST, host, 0);
+	if(ok)
+		curl_url_get(u, CURLUPART_PORT, port, 0); /* absent: NULL */
 	curl_url_cleanup(u);
-	if(!ok && p->scheme && p->host)
-		return false; /* parsed, but refused: parts kept for origin */
-	if(!ok)
-		parts_free(p);
 	return ok;
 }
 
 void ping_url_origin(const char *url, char *out, size_t len)
 {
-	struct parts p;
-	const char *why;
+	char *scheme = NULL, *host = NULL, *port = NULL;
 
-	split(url ? url : "", &p, &why);
-	if(!p.scheme || !p.host)
-		snprintf(out, len, "(invalid URL)");
+	if(url && origin_parts(url, &scheme, &host, &port))
+		snprintf(out, len, "%s://%s%s%s", scheme, host,
+			 port ? ":" : "", port ? port : "");
 	else
-		snprintf(out, len, "%s://%s%s%s", p.scheme, p.host,
-			 p.port ? ":" : "", p.port ? p.port : "");
-	parts_free(&p);
+		snprintf(out, len, "(invalid URL)");
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
 }
 
+/*
+ * url_check()'s rule, the API's; its messages quote the whole URL
+ * ("--ping-url 'URL': reason"), so the reason is kept and the URL cut
+ * down to its origin.
+ */
 enum pl_status ping_check_url(const char *url, struct pl_err *err)
 {
-	char origin[256];
-	struct parts p;
-	const char *why;
-	enum pl_status st = PL_OK;
+	struct pl_err inner = {{0}};
+	char origin[256], prefix[PL_ERR_MAX];
+	const char *reason;
 
+	if(!url_check(url, "--ping-url", &inner))
+		return PL_OK;
 	if(!url || !*url)
 		return pl_fail(err, PL_EUSAGE, "--ping-url: empty URL");
-	for(const char *c = url; *c; c++)
-		if((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
-			return pl_fail(err, PL_EUSAGE,
-				       "--ping-url: invalid character in the "
-				       "URL (a space, a control character or "
-				       "non-ASCII)");
+	snprintf(prefix, sizeof(prefix), "--ping-url '%s': ", url);
+	reason = !strncmp(inner.msg, prefix, strlen(prefix))
+		 ? inner.msg + strlen(prefix)
+		 : "not a URL qualreport can send to";
 	ping_url_origin(url, origin, sizeof(origin));
-	if(!split(url, &p, &why)) {
-		if(p.scheme)
-			st = pl_fail(err, PL_EUSAGE, "--ping-url %s...: %s",
-				     origin, why);
-		else
-			st = pl_fail(err, PL_EUSAGE,
-				     "--ping-url: not an absolute http(s) "
-				     "URL");
-	} else if(!strcasecmp(p.scheme, "http")) {
-		if(!is_loopback(p.host))
-			st = pl_fail(err, PL_EUSAGE,
-				     "--ping-url %s...: plain http is allowed "
-				     "only for a loopback host (127.0.0.1, "
-				     "localhost, ::1): use https://", origin);
-	} else if(strcasecmp(p.scheme, "https")) {
-		st = pl_fail(err, PL_EUSAGE,
-			     "--ping-url %s...: not an https URL", origin);
-	}
-	parts_free(&p);
-	return st;
+	if(!strcmp(origin, "(invalid URL)"))
+		return pl_fail(err, PL_EUSAGE, "--ping-url: %s", reason);
+	return pl_fail(err, PL_EUSAGE, "--ping-url %s...: %s", origin,
+		       reason);
 }
 
 static size_t discard(char *data, size_t size, size_t n, void *ctx)
@@ -185,30 +130,17 @@ enum pl_status ping_send(const struct ping_config *cfg, int event,
 	}
 
 	curlerr[0] = '\0';
+	st = httpopt_harden(h, &(struct httpopt){cfg->cacert, cfg->user_agent},
+			    err);
+	if(st)
+		goto out;
 	curl_easy_setopt(h, CURLOPT_URL, url.data);
 	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT,
-			 cfg->user_agent ? cfg->user_agent : "qualreport");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
 			 cfg->timeout_ms > 0 ? cfg->timeout_ms
 					     : PING_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS,
-			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	/* --cacert adds to the system's CAs, as for the API (fetch.c) */
-	if(cfg->cacert) {
-		curl_easy_setopt(h, CURLOPT_CAINFO, cfg->cacert);
-		curl_easy_setopt(h, CURLOPT_CAPATH, "/etc/ssl/certs");
-	}
 
 	cc = curl_easy_perform(h);
 	if(cc != CURLE_OK) {

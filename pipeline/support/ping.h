@@ -7,9 +7,9 @@
  *   URL/<status>     when it ends with any other exit status ("URL/1")
  *
  * so that the monitor raises an alarm when a run fails and also when none
- * ran at all. One GET, no redirects followed, at most 10 s in all; any
- * 2xx answer is success. TLS verification is always on; http:// only to
- * a loopback host, as for the API.
+ * ran at all. One GET, at most 10 s in all, with the hardening of every
+ * request (httpopt.h: TLS verified, no redirects followed); any 2xx
+ * answer is success. http:// only to a loopback host, as for the API.
  *
  * The URL is a secret: a healthchecks URL carries the check's UUID (or
  * the project's ping key), and whoever knows it can ping the check. So
@@ -34,15 +34,15 @@
 struct ping_config {
 	const char *url;        /* base URL of the check */
 	const char *cacert;     /* extra CA bundle (PEM) or NULL, as --cacert */
-	const char *user_agent; /* NULL = "qualreport" */
+	const char *user_agent; /* NULL = HTTPOPT_USER_AGENT */
 	long timeout_ms;        /* whole request; 0 = PING_TIMEOUT_MS */
 };
 
 /*
- * PL_OK when url can be pinged: an absolute https:// URL (http:// only
- * to 127.0.0.0/8, ::1 or localhost), without user info, query or
- * fragment. Else PL_EUSAGE with a message that names only the URL's
- * origin.
+ * PL_OK when url can be pinged: url_check()'s rule for the API's URLs
+ * (https://, http:// only to a loopback host, no user info, query or
+ * fragment, a valid port). Else PL_EUSAGE with its reason and, of the
+ * URL, only the origin.
  */
 enum pl_status ping_check_url(const char *url, struct pl_err *err);
 

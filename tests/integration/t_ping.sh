@@ -101,7 +101,7 @@ check "refused pings: two warnings" \
 cat "$TMP/refused.err" >>"$TMP/all.err"
 
 check "bad URL" "$("$QR" --ping-url "http://example.com/$UUID" "$TMP/in.csv" 2>&1; echo "exit $?")" \
-"qualreport: --ping-url http://example.com...: plain http is allowed only for a loopback host (127.0.0.1, localhost, ::1): use https://
+"qualreport: --ping-url http://example.com...: refusing plain http:// to non-loopback host 'example.com': use https://
 exit 2"
 
 # ---- the secret never reaches a log line -------------------------------------

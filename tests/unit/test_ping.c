@@ -255,25 +255,28 @@ static void test_check_url(void **state)
 	} bad[] = {
 		{"", "--ping-url: empty URL"},
 		{"hc-ping.com/" SECRET,
-		 "--ping-url: not an absolute http(s) URL"},
+		 "--ping-url: unsupported scheme: use https://"},
 		{"http://hc-ping.com/" SECRET,
-		 "--ping-url http://hc-ping.com...: plain http is allowed only "
-		 "for a loopback host (127.0.0.1, localhost, ::1): use "
-		 "https://"},
+		 "--ping-url http://hc-ping.com...: refusing plain http:// to "
+		 "non-loopback host 'hc-ping.com': use https://"},
 		{"ftp://hc-ping.com/" SECRET,
-		 "--ping-url ftp://hc-ping.com...: not an https URL"},
+		 "--ping-url ftp://hc-ping.com...: unsupported scheme: use "
+		 "https://"},
 		{"https://hc-ping.com/" SECRET "?rid=1",
-		 "--ping-url https://hc-ping.com...: it must not have a query "
-		 "or fragment"},
+		 "--ping-url https://hc-ping.com...: must not have a query or "
+		 "fragment"},
 		{"https://hc-ping.com/" SECRET "#x",
-		 "--ping-url https://hc-ping.com...: it must not have a query "
-		 "or fragment"},
+		 "--ping-url https://hc-ping.com...: must not have a query or "
+		 "fragment"},
 		{"https://me:" SECRET "@hc-ping.com/",
-		 "--ping-url https://hc-ping.com...: it must not carry a user "
-		 "name or password"},
+		 "--ping-url https://hc-ping.com...: must not carry "
+		 "credentials"},
+		{"https://hc-ping.com:0/" SECRET,
+		 "--ping-url https://hc-ping.com:0...: invalid port: want a "
+		 "number from 1 to 65535"},
 		{"https://hc-ping.com/" SECRET " x",
-		 "--ping-url: invalid character in the URL (a space, a control "
-		 "character or non-ASCII)"},
+		 "--ping-url: invalid character (space, control or "
+		 "non-ASCII)"},
 	};
 	static const char *const good[] = {
 		"https://hc-ping.com/" SECRET,
