@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "identity.h"
 #include "pcsim.h"
 #include "server.h"
 
@@ -44,6 +45,23 @@ static const char usage_text[] =
 "                       the secret comes from PCSIM_CLIENT_SECRET or\n"
 "  --client-secret S    (briefly visible to other users: prefer the env)\n"
 "  --token-ttl SECONDS  lifetime of issued tokens (default 3600)\n"
+"  --client-cert FILE   PEM certificate that signs the app's client\n"
+"                       assertions (PS256/RS256 JWTs, instead of a secret)\n"
+"  --public-client      refresh and device-code grants need no client\n"
+"                       secret or assertion\n"
+"  --refresh-token T    a refresh token to accept (or PCSIM_REFRESH_TOKEN);\n"
+"                       every use returns a new one\n"
+"  --refresh-grace-ms N a used refresh token still works N ms (default\n"
+"                       10000), then invalid_grant AADSTS700082\n"
+"  --refresh-ttl SECONDS  lifetime of refresh tokens (default 90 days)\n"
+"  --device-interval S  device-code polling interval (default 5)\n"
+"  --device-expires-in S  device-code lifetime (default 900)\n"
+"  --device-approve-after K  the poll that decides (default 2)\n"
+"  --device-mode M      approve | decline | expire | slow_down\n"
+"  --aad-error CODE     every token grant fails with AADSTS<CODE> (65001,\n"
+"                       50076, 50078, 700007, 50173, 700082, 700027)\n"
+"  --token-delay-ms N   the token endpoints answer N ms late (after the\n"
+"                       grant took effect)\n"
 "  --data FILE          scripted answers per tenant (JSON object)\n"
 "  --seed N             seed of the generated answers and faults (default 0)\n"
 "  --threads N          server threads (default: number of CPUs)\n"
@@ -117,13 +135,22 @@ enum {
 	OPT_PORT = 256, OPT_LATENCY, OPT_JITTER, OPT_FAIL, OPT_DROP,
 	OPT_MALFORMED, OPT_UNKNOWN, OPT_THROTTLE, OPT_DOC, OPT_TOKEN,
 	OPT_CLIENT_ID, OPT_CLIENT_SECRET, OPT_TTL, OPT_DATA, OPT_SEED,
-	OPT_THREADS, OPT_TLS_CERT, OPT_TLS_KEY, OPT_HELP
+	OPT_THREADS, OPT_TLS_CERT, OPT_TLS_KEY, OPT_HELP, OPT_CLIENT_CERT,
+	OPT_PUBLIC_CLIENT, OPT_REFRESH_TOKEN, OPT_REFRESH_GRACE,
+	OPT_REFRESH_TTL, OPT_DEVICE_INTERVAL, OPT_DEVICE_EXPIRES,
+	OPT_DEVICE_APPROVE, OPT_DEVICE_MODE, OPT_AAD_ERROR, OPT_TOKEN_DELAY
 };
 
 static const struct option options[] = {
+	{"aad-error", required_argument, NULL, OPT_AAD_ERROR},
+	{"client-cert", required_argument, NULL, OPT_CLIENT_CERT},
 	{"client-id", required_argument, NULL, OPT_CLIENT_ID},
 	{"client-secret", required_argument, NULL, OPT_CLIENT_SECRET},
 	{"data", required_argument, NULL, OPT_DATA},
+	{"device-approve-after", required_argument, NULL, OPT_DEVICE_APPROVE},
+	{"device-expires-in", required_argument, NULL, OPT_DEVICE_EXPIRES},
+	{"device-interval", required_argument, NULL, OPT_DEVICE_INTERVAL},
+	{"device-mode", required_argument, NULL, OPT_DEVICE_MODE},
 	{"doc-style", no_argument, NULL, OPT_DOC},
 	{"drop-rate", required_argument, NULL, OPT_DROP},
 	{"fail-rate", required_argument, NULL, OPT_FAIL},
@@ -132,12 +159,17 @@ static const struct option options[] = {
 	{"latency-ms", required_argument, NULL, OPT_LATENCY},
 	{"malformed-rate", required_argument, NULL, OPT_MALFORMED},
 	{"port", required_argument, NULL, OPT_PORT},
+	{"public-client", no_argument, NULL, OPT_PUBLIC_CLIENT},
+	{"refresh-grace-ms", required_argument, NULL, OPT_REFRESH_GRACE},
+	{"refresh-token", required_argument, NULL, OPT_REFRESH_TOKEN},
+	{"refresh-ttl", required_argument, NULL, OPT_REFRESH_TTL},
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{"throttle-rps", required_argument, NULL, OPT_THROTTLE},
 	{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
 	{"tls-key", required_argument, NULL, OPT_TLS_KEY},
 	{"token", required_argument, NULL, OPT_TOKEN},
+	{"token-delay-ms", required_argument, NULL, OPT_TOKEN_DELAY},
 	{"token-ttl", required_argument, NULL, OPT_TTL},
 	{"unknown-rate", required_argument, NULL, OPT_UNKNOWN},
 	{NULL, 0, NULL, 0}
@@ -166,11 +198,18 @@ static void parse_args(int argc, char **argv, struct pcsim_config *cfg)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	const char *env_secret = getenv("PCSIM_CLIENT_SECRET");
+	const char *env_refresh = getenv("PCSIM_REFRESH_TOKEN");
+	enum identity_device_mode mode;
 	char name[32];
 	int c, li = 0;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->token_ttl = 3600;
+	cfg->refresh_grace_ms = 10000;
+	cfg->refresh_ttl_s = 90u * 24 * 3600;
+	cfg->device_interval = 5;
+	cfg->device_expires_in = 900;
+	cfg->device_approve_after = 2;
 	cfg->threads = ncpu > 0 ? (unsigned)ncpu : 1;
 	opterr = 0;
 	while((c = getopt_long(argc, argv, "", options, &li)) != -1) {
@@ -246,11 +285,63 @@ static void parse_args(int argc, char **argv, struct pcsim_config *cfg)
 		case OPT_TLS_KEY:
 			cfg->tls_key = read_pem(name, optarg);
 			break;
+		case OPT_CLIENT_CERT:
+			cfg->client_cert = read_pem(name, optarg);
+			break;
+		case OPT_PUBLIC_CLIENT:
+			cfg->public_client = 1;
+			break;
+		case OPT_REFRESH_TOKEN:
+			if(!*optarg)
+				die_usage("%s: empty token", "--refresh-token");
+			free(cfg->refresh_token);
+			cfg->refresh_token = strdup(optarg);
+			memset(optarg, 0, strlen(optarg));
+			break;
+		case OPT_REFRESH_GRACE:
+			cfg->refresh_grace_ms =
+				(unsigned)parse_uint(name, optarg, 86400000);
+			break;
+		case OPT_REFRESH_TTL:
+			cfg->refresh_ttl_s = (unsigned)parse_uint(name, optarg,
+								  UINT32_MAX);
+			break;
+		case OPT_DEVICE_INTERVAL:
+			cfg->device_interval =
+				(unsigned)parse_uint(name, optarg, 3600);
+			break;
+		case OPT_DEVICE_EXPIRES:
+			cfg->device_expires_in =
+				(unsigned)parse_uint(name, optarg, 86400);
+			break;
+		case OPT_DEVICE_APPROVE:
+			cfg->device_approve_after =
+				(unsigned)parse_uint(name, optarg, 1000000);
+			if(!cfg->device_approve_after)
+				die_usage("%s: must be at least 1",
+					  "--device-approve-after");
+			break;
+		case OPT_DEVICE_MODE:
+			if(!identity_device_mode_parse(optarg, &mode))
+				die_usage("--device-mode: '%s' is not approve, "
+					  "decline, expire or slow_down",
+					  optarg);
+			cfg->device_mode = (int)mode;
+			break;
+		case OPT_AAD_ERROR:
+			cfg->aad_error = (long)parse_uint(name, optarg,
+							  99999999);
+			break;
+		case OPT_TOKEN_DELAY:
+			cfg->token_delay_ms =
+				(unsigned)parse_uint(name, optarg, 3600000);
+			break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
 			exit(0);
 		default:
-			if(optopt == OPT_DOC || optopt == OPT_HELP)
+			if(optopt == OPT_DOC || optopt == OPT_HELP ||
+			   optopt == OPT_PUBLIC_CLIENT)
 				fprintf(stderr, "pcsim: option '%s' takes no "
 					"argument\n", argv[optind - 1]);
 			else if(optopt)
@@ -275,9 +366,16 @@ static void parse_args(int argc, char **argv, struct pcsim_config *cfg)
 		cfg->client_secret = strdup(env_secret);
 	if(cfg->client_secret && !cfg->client_id)
 		die_usage("%s needs --client-id", "a client secret");
-	if(cfg->client_id && (!cfg->client_secret || !*cfg->client_secret))
-		die_usage("%s needs a secret: set PCSIM_CLIENT_SECRET",
-			  "--client-id");
+	if(cfg->client_id && (!cfg->client_secret || !*cfg->client_secret) &&
+	   !cfg->client_cert && !cfg->public_client)
+		die_usage("%s needs a secret (PCSIM_CLIENT_SECRET), "
+			  "--client-cert or --public-client", "--client-id");
+	if(!cfg->refresh_token && env_refresh && *env_refresh)
+		cfg->refresh_token = strdup(env_refresh);
+	if((cfg->refresh_token || cfg->client_cert || cfg->public_client) &&
+	   !cfg->client_id)
+		die_usage("%s need --client-id", "--refresh-token, "
+			  "--client-cert and --public-client");
 }
 
 int main(int argc, char **argv)
@@ -324,6 +422,11 @@ int main(int argc, char **argv)
 	server_stop(srv);
 	free(cfg.tls_cert);
 	free(cfg.tls_key);
+	free(cfg.client_cert);
+	if(cfg.refresh_token) {
+		memset(cfg.refresh_token, 0, strlen(cfg.refresh_token));
+		free(cfg.refresh_token);
+	}
 	if(cfg.client_secret) {
 		memset(cfg.client_secret, 0, strlen(cfg.client_secret));
 		free(cfg.client_secret);

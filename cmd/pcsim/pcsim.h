@@ -3,8 +3,8 @@
  * it from the command line) and server.c (which serves it).
  *
  * Ownership: struct pcsim_config borrows every string it points to (argv,
- * the environment); client_secret is the one exception and is owned, so
- * main() can wipe it.
+ * the environment); client_secret, refresh_token and the PEM texts are
+ * owned, so main() can wipe and free them.
  */
 #ifndef PCSIM_H
 #define PCSIM_H
@@ -31,6 +31,18 @@ struct pcsim_config {
 	unsigned threads;         /* MHD worker threads, >= 1 */
 	char *tls_cert;           /* owned PEM text; with tls_key: HTTPS */
 	char *tls_key;            /* owned PEM text */
+	/* The identity platform (identity.h). */
+	char *refresh_token;      /* owned; a seeded refresh token or NULL */
+	unsigned refresh_grace_ms;  /* a used refresh token still works */
+	unsigned refresh_ttl_s;   /* a refresh token's lifetime */
+	char *client_cert;        /* owned PEM text: validates assertions */
+	int public_client;        /* refresh/device grants without a secret */
+	unsigned device_interval;   /* seconds between device-code polls */
+	unsigned device_expires_in; /* seconds a device code lives */
+	unsigned device_approve_after; /* the poll that decides */
+	int device_mode;          /* enum identity_device_mode */
+	long aad_error;           /* every token grant fails so; 0: none */
+	unsigned token_delay_ms;  /* the token endpoints answer this late */
 };
 
 /* Monotonic clock in nanoseconds: every deadline in pcsim uses it. */

@@ -13,6 +13,7 @@
 
 #include <microhttpd.h>
 
+#include "identity.h"
 #include "ids.h"
 #include "scenario.h"
 #include "tenantmap.h"
@@ -32,7 +33,7 @@
 /* A delayed answer queued later than this after its deadline is late. */
 #define LATE_NS (10 * 1000000ull)
 #define POST_MAX (64 * 1024)   /* token request bodies are tiny */
-#define FORM_VALUE_MAX 1024
+#define URL_MAX 2048
 #define WWW_AUTHENTICATE \
 	"OAuth realm=urn:cpsvc:cpid:1ef0a1c4-7c5e-4b6b-9d2f-5a4e0c1d9b37"
 
@@ -41,6 +42,7 @@ enum route {
 	ROUTE_API_OTHER,  /* another path under /v1/ */
 	ROUTE_TOKEN_V1,
 	ROUTE_TOKEN_V2,
+	ROUTE_DEVICECODE,
 	ROUTE_STATS,
 	ROUTE_STATS_RESET,
 	ROUTE_OTHER
@@ -69,6 +71,7 @@ struct server {
 	struct timer *timer;
 	struct tenant_map *tenants;
 	struct token_store *tokens;  /* NULL without --client-id */
+	struct identity *identity;   /* the token endpoints' logic */
 	struct data_set *data;
 	struct scenario_rates rates;
 	pthread_mutex_t bucket_mu;
@@ -186,6 +189,8 @@ static enum route route_of(const char *url, const char **id, size_t *idlen)
 			return ROUTE_TOKEN_V1;
 		if(!strcmp(slash, "/oauth2/v2.0/token"))
 			return ROUTE_TOKEN_V2;
+		if(!strcmp(slash, "/oauth2/v2.0/devicecode"))
+			return ROUTE_DEVICECODE;
 	}
 	return ROUTE_OTHER;
 }
@@ -419,133 +424,27 @@ out:
 	return delay;
 }
 
-/*
- * Find name in an application/x-www-form-urlencoded body and decode its
- * value into out. Returns 1 when found and it fits, 0 when absent, -1
- * when too long or badly escaped.
- */
-static int form_get(const char *body, const char *name, char *out,
-		    size_t cap)
+/* scheme://Host and scheme://Host/path of the request, as the client
+ * named them (a client assertion's aud must be the latter). */
+static void request_urls(struct req *r, const char *path, char *base,
+			 char *endpoint)
 {
-	size_t nlen = strlen(name);
-	const char *p = body;
+	const char *host = MHD_lookup_connection_value(r->conn,
+		MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 
-	while(p && *p) {
-		const char *end = strchr(p, '&');
-		const char *stop = end ? end : p + strlen(p);
-
-		if((size_t)(stop - p) > nlen && !strncmp(p, name, nlen) &&
-		   p[nlen] == '=') {
-			size_t o = 0;
-
-			for(p += nlen + 1; p < stop; p++) {
-				int c = (unsigned char)*p;
-
-				if(c == '+') {
-					c = ' ';
-				} else if(c == '%') {
-					unsigned v;
-
-					if(stop - p < 3 ||
-					   sscanf(p + 1, "%2x", &v) != 1 ||
-					   !strchr("0123456789abcdefABCDEF",
-						   p[2]))
-						return -1;
-					c = (int)v;
-					p += 2;
-				}
-				if(o + 1 >= cap)
-					return -1;
-				out[o++] = (char)c;
-			}
-			out[o] = '\0';
-			return 1;
-		}
-		p = end ? end + 1 : NULL;
-	}
-	return 0;
+	snprintf(base, URL_MAX, "%s://%s", r->srv->cfg->tls_cert ? "https" :
+		 "http", host ? host : "127.0.0.1");
+	snprintf(endpoint, URL_MAX, "%s%s", base, path);
 }
 
-/* Equal strings, in time independent of where they differ. */
-static int secret_equal(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned char diff = la != lb;
-
-	for(size_t i = 0; i < la; i++)
-		diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
-	return !diff;
-}
-
-/* Quote s as a JSON string body (no quotes) into out. */
-static void json_escape(const char *s, char *out, size_t cap)
-{
-	size_t o = 0;
-
-	for(; *s && o + 7 < cap; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if(c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if(c < 0x20) {
-			o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
-}
-
-/* An Entra ID (AAD) style error. */
-static int aad_error(struct req *r, unsigned status, const char *error,
-		     long code, const char *desc)
-{
-	char trace[37], corr[37], stamp[32], body[SCENARIO_BODY_MAX];
-	time_t now = time(NULL);
-	struct tm tm;
-	int len;
-
-	ids_new_correlation(trace);
-	ids_new_correlation(corr);
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%SZ", &tm);
-	len = snprintf(body, sizeof(body),
-		       "{\"error\":\"%s\",\"error_description\":\"AADSTS%ld: "
-		       "%s\\r\\nTrace ID: %s\\r\\nCorrelation ID: %s\\r\\n"
-		       "Timestamp: %s\",\"error_codes\":[%ld],"
-		       "\"timestamp\":\"%s\",\"trace_id\":\"%s\","
-		       "\"correlation_id\":\"%s\",\"error_uri\":"
-		       "\"https://login.microsoftonline.com/error?code=%ld\"}",
-		       error, code, desc, trace, corr, stamp, code, stamp,
-		       trace, corr, code);
-	if(len < 0 || (size_t)len >= sizeof(body))
-		len = 0;
-	return json_reply(r, status, body, (size_t)len);
-}
-
-static int missing_param(struct req *r, const char *name)
-{
-	char desc[128];
-
-	snprintf(desc, sizeof(desc), "The request body must contain the "
-		 "following parameter: '%s'.", name);
-	return aad_error(r, 400, "invalid_request", 900144, desc);
-}
-
-/* The client-credentials grant, v1 or v2 form. Returns -1 on no memory. */
-static int decide_token(struct req *r, const char *method)
+/* The token and device-code endpoints (identity.h). -1 on no memory. */
+static int decide_token(struct req *r, const char *method, const char *url)
 {
 	struct server *s = r->srv;
-	const struct pcsim_config *cfg = s->cfg;
-	int v2 = r->route == ROUTE_TOKEN_V2;
-	const char *body = r->post ? r->post : "";
-	char grant[FORM_VALUE_MAX], id[FORM_VALUE_MAX];
-	char secret[FORM_VALUE_MAX], target[FORM_VALUE_MAX];
-	char token[TOKEN_STR_LEN + 1], esc[2 * FORM_VALUE_MAX];
-	char out[SCENARIO_BODY_MAX + 2 * FORM_VALUE_MAX];
-	uint64_t now_ns = pcsim_now_ns();
-	int rc, len;
+	struct identity_request rq;
+	struct identity_reply ir;
+	char base[URL_MAX], endpoint[URL_MAX];
+	int rc;
 
 	static const char no_client[] = "{\"error\":\"not_found\","
 		"\"error_description\":\"pcsim: no token endpoint without "
@@ -553,76 +452,44 @@ static int decide_token(struct req *r, const char *method)
 
 	if(!s->tokens)
 		return json_reply(r, 404, no_client, sizeof(no_client) - 1);
-	if(strcmp(method, MHD_HTTP_METHOD_POST)) {
-		rc = aad_error(r, 405, "invalid_request", 900561,
-			       "The endpoint only accepts POST requests.");
-		if(!rc)
-			MHD_add_response_header(r->resp, MHD_HTTP_HEADER_ALLOW,
-						"POST");
-		return rc;
-	}
-	if(r->post_too_big)
-		return aad_error(r, 413, "invalid_request", 90002,
-				 "The request body is too large.");
-	if(form_get(body, "grant_type", grant, sizeof(grant)) != 1)
-		return missing_param(r, "grant_type");
-	if(strcmp(grant, "client_credentials"))
-		return aad_error(r, 400, "unsupported_grant_type", 70003,
-				 "The app requested an unsupported grant "
-				 "type.");
-	if(form_get(body, "client_id", id, sizeof(id)) != 1)
-		return missing_param(r, "client_id");
-	if(form_get(body, "client_secret", secret, sizeof(secret)) != 1)
-		return missing_param(r, "client_secret");
-	if(!secret_equal(id, cfg->client_id) ||
-	   !secret_equal(secret, cfg->client_secret)) {
-		memset(secret, 0, sizeof(secret));
-		count(&s->st.unauthorized);
-		return aad_error(r, 401, "invalid_client", 7000215,
-				 "Invalid client secret provided.");
-	}
-	memset(secret, 0, sizeof(secret));
-	if(form_get(body, v2 ? "scope" : "resource", target,
-		    sizeof(target)) != 1)
-		return missing_param(r, v2 ? "scope" : "resource");
-	if(token_store_issue(s->tokens, now_ns,
-			     now_ns + (uint64_t)cfg->token_ttl * 1000000000u,
-			     token))
-		return -1;
-	count(&s->st.tokens_issued);
-	if(v2) {
-		len = snprintf(out, sizeof(out),
-			       "{\"token_type\":\"Bearer\",\"expires_in\":%u,"
-			       "\"ext_expires_in\":%u,\"access_token\":"
-			       "\"%s\"}", cfg->token_ttl, cfg->token_ttl,
-			       token);
-	} else {
-		long long now = (long long)time(NULL);
-
-		json_escape(target, esc, sizeof(esc));
-		len = snprintf(out, sizeof(out),
-			       "{\"token_type\":\"Bearer\",\"expires_in\":"
-			       "\"%u\",\"ext_expires_in\":\"%u\","
-			       "\"expires_on\":\"%lld\",\"not_before\":"
-			       "\"%lld\",\"resource\":\"%s\","
-			       "\"access_token\":\"%s\"}", cfg->token_ttl,
-			       cfg->token_ttl, now + cfg->token_ttl,
-			       now - 300, esc, token);
-	}
-	rc = json_reply(r, 200, out, len > 0 ? (size_t)len : 0);
-	memset(token, 0, sizeof(token));
-	memset(out, 0, sizeof(out));
+	request_urls(r, url, base, endpoint);
+	rq.body = r->post ? r->post : "";
+	rq.v2 = r->route != ROUTE_TOKEN_V1;
+	rq.endpoint_url = endpoint;
+	rq.base_url = base;
+	identity_reply_init(&ir);
+	if(strcmp(method, MHD_HTTP_METHOD_POST))
+		rc = identity_error(&ir, 405, "invalid_request", 900561,
+				    "The endpoint only accepts POST "
+				    "requests.");
+	else if(r->post_too_big)
+		rc = identity_error(&ir, 413, "invalid_request", 90002,
+				    "The request body is too large.");
+	else if(r->route == ROUTE_DEVICECODE)
+		rc = identity_devicecode(s->identity, &rq, &ir);
+	else
+		rc = identity_token(s->identity, &rq, &ir);
+	if(!rc)
+		rc = json_reply(r, ir.status, ir.body.data, ir.body.len);
+	if(!rc && ir.status == 405)
+		MHD_add_response_header(r->resp, MHD_HTTP_HEADER_ALLOW, "POST");
 	if(!rc) {
 		MHD_add_response_header(r->resp, "Cache-Control",
 					"no-store, no-cache");
 		MHD_add_response_header(r->resp, "Pragma", "no-cache");
+		if(ir.issued)
+			count(&s->st.tokens_issued);
+		if(ir.unauthorized)
+			count(&s->st.unauthorized);
 	}
+	identity_reply_release(&ir);
 	return rc;
 }
 
 static int stats_reply(struct req *r)
 {
 	struct stats *st = &r->srv->st;
+	struct buf more = BUF_INIT;
 	char body[16384];
 	size_t o = 0;
 	int first = 1;
@@ -647,7 +514,7 @@ static int stats_reply(struct req *r)
 			      "\"retry_after_violations\":%llu,"
 			      "\"tokens_issued\":%llu,\"unauthorized\":%llu,"
 			      "\"tenants\":%zu,\"delayed\":%llu,\"late\":%llu,"
-			      "\"max_late_ms\":%.3f,\"mean_late_ms\":%.3f}\n",
+			      "\"max_late_ms\":%.3f,\"mean_late_ms\":%.3f",
 			      LOAD(st->throttled), LOAD(st->dropped),
 			      (long long)atomic_load(&st->in_flight),
 			      (long long)atomic_load(&st->max_in_flight),
@@ -661,6 +528,14 @@ static int stats_reply(struct req *r)
 						(double)LOAD(st->delayed)
 				      : 0.0);
 #undef LOAD
+	if(identity_stats(r->srv->identity, &more) ||
+	   buf_addstr(&more, "}\n") || o + more.len > sizeof(body)) {
+		buf_release(&more);
+		return -1;
+	}
+	memcpy(body + o, more.data, more.len);
+	o += more.len;
+	buf_release(&more);
 	return json_reply(r, 200, body, o);
 }
 
@@ -808,7 +683,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 		break;
 	case ROUTE_TOKEN_V1:
 	case ROUTE_TOKEN_V2:
-		rc = decide_token(r, method);
+	case ROUTE_DEVICECODE:
+		rc = decide_token(r, method, url);
+		delay = s->cfg->token_delay_ms;
 		break;
 	case ROUTE_STATS:
 		rc = stats_reply(r);
@@ -819,6 +696,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 			break;
 		}
 		stats_reset(&s->st);
+		identity_stats_reset(s->identity);
 		rc = json_reply(r, 200, "{\"reset\":true}\n", 15);
 		break;
 	case ROUTE_OTHER:
@@ -892,6 +770,9 @@ enum pl_status server_start(const struct pcsim_config *cfg,
 		st = pl_fail(err, PL_ENOMEM, "out of memory");
 		goto fail;
 	}
+	st = identity_new(cfg, s->tokens, &s->identity, err);
+	if(st)
+		goto fail;
 
 	memset(&addr, 0, sizeof(addr));
 	addr.sin_family = AF_INET;
@@ -954,6 +835,7 @@ void server_stop(struct server *s)
 		MHD_stop_daemon(s->daemon);
 	timer_free(s->timer);
 	tenant_map_free(s->tenants);
+	identity_free(s->identity);
 	token_store_free(s->tokens);
 	data_set_free(s->data);
 	pthread_mutex_destroy(&s->bucket_mu);

@@ -4,8 +4,10 @@
  * Routes:
  *   GET  /v1/customers/{id}/qualifications  the API
  *   any other path under /v1/                404 {"code":1000,...}
- *   POST /{tenant}/oauth2/v2.0/token         client credentials, v2 form
- *   POST /{tenant}/oauth2/token              client credentials, v1 form
+ *   POST /{tenant}/oauth2/v2.0/token         token grants, v2 form
+ *   POST /{tenant}/oauth2/token              token grants, v1 form
+ *   POST /{tenant}/oauth2/v2.0/devicecode    the device-code flow
+ *                                            (the three: identity.h)
  *   GET  /stats, POST /stats/reset           counters
  *   anything else                            404 {"code":1000,...}
  *
@@ -32,7 +34,8 @@
  * Every API answer carries Content-Type, MS-RequestId (echoed, or a new
  * UUID) and MS-CorrelationId (echoed when sent), and waits --latency-ms
  * plus 0..--jitter-ms (or the script's latency_ms) first. The token
- * endpoints and /stats answer at once, unthrottled and unauthenticated.
+ * endpoints answer after --token-delay-ms (default at once), /stats at
+ * once, both unthrottled and unauthenticated.
  *
  * Counters (/stats): requests, by_status, dropped and in_flight count
  * every request except /stats itself (token requests included);

@@ -491,6 +491,67 @@ static void test_tokens(void **state)
 	token_store_free(NULL);
 }
 
+/* Refresh tokens: first use, the grace period, then refused; bound to
+ * their client; expired after their lifetime. */
+static void test_refresh_store(void **state)
+{
+	struct refresh_store *s = refresh_store_new();
+	const uint64_t ms = 1000000u, t0 = 5000 * ms, grace = 100 * ms,
+		       ttl = 10000 * ms;
+	uint64_t ago;
+	char fresh[TOKEN_STR_LEN + 1];
+	(void)state;
+
+	assert_non_null(s);
+	assert_int_equal(refresh_store_add(s, "rt-0", 4, "app", t0), 0);
+	assert_int_equal(refresh_store_redeem(s, "rt-0", 4, "app", t0 + ms,
+					      grace, ttl, &ago), REFRESH_OK);
+	assert_int_equal(refresh_store_redeem(s, "rt-0", 4, "app",
+					      t0 + 50 * ms, grace, ttl, &ago),
+			 REFRESH_OK_GRACE);
+	assert_int_equal(ago, 49 * ms);
+	assert_int_equal(refresh_store_redeem(s, "rt-0", 4, "app",
+					      t0 + 101 * ms, grace, ttl, &ago),
+			 REFRESH_USED);
+	assert_int_equal(refresh_store_redeem(s, "rt-0", 4, "other", t0,
+					      grace, ttl, &ago),
+			 REFRESH_OTHER_CLIENT);
+	assert_int_equal(refresh_store_redeem(s, "rt-", 3, "app", t0, grace,
+					      ttl, &ago), REFRESH_UNKNOWN);
+	assert_int_equal(token_random(fresh), 0);
+	assert_int_equal(refresh_store_add(s, fresh, TOKEN_STR_LEN, "app", t0),
+			 0);
+	assert_int_equal(refresh_store_redeem(s, fresh, TOKEN_STR_LEN, "app",
+					      t0 + ttl, grace, ttl, &ago),
+			 REFRESH_EXPIRED);
+	assert_int_equal(refresh_store_add(s, "", 0, "app", t0), -1);
+	refresh_store_free(s);
+	refresh_store_free(NULL);
+}
+
+/* Assertion IDs: a second insert is a replay until the first expires. */
+static void test_jti_cache(void **state)
+{
+	struct jti_cache *c = jti_cache_new();
+	const uint64_t sec = 1000000000u;
+	char jti[32];
+	(void)state;
+
+	assert_non_null(c);
+	assert_int_equal(jti_cache_insert(c, "a", 1, 10 * sec, 0), 1);
+	assert_int_equal(jti_cache_insert(c, "a", 1, 10 * sec, sec), 0);
+	assert_int_equal(jti_cache_insert(c, "b", 1, 10 * sec, sec), 1);
+	/* Enough others to purge: "a" expired by then, "b" too. */
+	for(int i = 0; i < 200; i++) {
+		snprintf(jti, sizeof(jti), "j%d", i);
+		assert_int_equal(jti_cache_insert(c, jti, strlen(jti),
+						  100 * sec, 20 * sec), 1);
+	}
+	assert_int_equal(jti_cache_insert(c, "j7", 2, 100 * sec, 20 * sec), 0);
+	jti_cache_free(c);
+	jti_cache_free(NULL);
+}
+
 /* Write text to a temporary file; its path in path. */
 static void temp_file(const char *text, char path[64])
 {
@@ -626,6 +687,8 @@ int main(void)
 		cmocka_unit_test(test_timer),
 		cmocka_unit_test(test_timer_many),
 		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_refresh_store),
+		cmocka_unit_test(test_jti_cache),
 		cmocka_unit_test(test_data_load),
 		cmocka_unit_test(test_data_errors),
 	};
