@@ -394,7 +394,7 @@ static void test_v2_reply(void **state)
 	/* A trailing slash on the authority must not double the path's. */
 	strcat(authority, "/");
 	assert_int_equal(auth_new(&cfg, &a, &err), PL_OK);
-	assert_int_equal(auth_renewable(a), 1);
+	assert_int_equal(auth_is_renewable(a), 1);
 	assert_int_equal(auth_generation(a), 0);
 	assert_int_equal(server_requests(&s), 0);
 
@@ -681,16 +681,22 @@ static void test_invalid_client(void **state)
 
 	assert_int_equal(one_fetch(&reply, &err, url, sizeof(url)), PL_EAUTH);
 	assert_int_equal(sscanf(url, "http://127.0.0.1:%hu/", &port), 1);
+	/* What to do first, then what the platform said, its IDs kept. */
 	snprintf(want, sizeof(want),
-		 "token request for client " CLIENT_ID " at "
-		 "http://127.0.0.1:%u/" TENANT " failed: HTTP 401 "
-		 "invalid_client: AADSTS7000215: Invalid client secret "
+		 "the client secret of client " CLIENT_ID " was refused "
+		 "(mistyped, or expired in the app registration): put the "
+		 "current one in PARTNER_CENTER_CLIENT_SECRET or "
+		 "--client-secret-file; token request for client " CLIENT_ID
+		 " at http://127.0.0.1:%u/" TENANT " failed: HTTP 401 "
+		 "invalid_client [trace ID 0b3f-trace, correlation ID "
+		 "7c2e-corr]: AADSTS7000215: Invalid client secret "
 		 "provided.", port);
 	assert_string_equal(err.msg, want);
 }
 
 /* Control characters go, an echoed secret is redacted, the description is
- * cut at 200 characters. */
+ * cut at 200 characters and at its first line break (the platform's
+ * further lines repeat the trace and correlation IDs). */
 static void test_error_description_cleaned(void **state)
 {
 	static const char z250[] =
@@ -710,8 +716,8 @@ static void test_error_description_cleaned(void **state)
 
 	snprintf(body, sizeof(body),
 		 "{\"error\":\"invalid_request\",\"error_description\":"
-		 "\"AADSTS900144: line one\\r\\n\\tline two " SECRET
-		 " %s\"}", z250);
+		 "\"AADSTS900144: line one\\t\\tline two " SECRET
+		 " %s\\r\\nTrace ID: x\"}", z250);
 	assert_int_equal(one_fetch(&reply, &err, url, sizeof(url)), PL_EAUTH);
 	assert_int_equal(sscanf(url, "http://127.0.0.1:%hu/", &port), 1);
 	snprintf(desc, sizeof(desc), "%s%.*s...", kept, (int)nz, z250);
@@ -746,8 +752,8 @@ static void test_garbage_json(void **state)
 	char url[128], want[256];
 
 	assert_int_equal(one_fetch(&reply, &err, url, sizeof(url)), PL_EAUTH);
-	snprintf(want, sizeof(want), "token endpoint %s sent no access_token",
-		 url);
+	snprintf(want, sizeof(want), "token endpoint %s sent an invalid "
+		 "reply: not JSON: boolean expected at byte 18", url);
 	assert_string_equal(err.msg, want);
 }
 
@@ -788,7 +794,8 @@ static void test_bad_expires_in(void **state)
 
 	assert_int_equal(one_fetch(&reply, &err, url, sizeof(url)), PL_EAUTH);
 	snprintf(want, sizeof(want),
-		 "token endpoint %s sent an invalid expires_in", url);
+		 "token endpoint %s sent an invalid reply: expires_in is a "
+		 "string that is not a whole number of seconds", url);
 	assert_string_equal(err.msg, want);
 }
 
@@ -839,7 +846,7 @@ static void test_ready_token(void **state)
 	const char *tok = NULL;
 
 	assert_int_equal(auth_new(&cfg, &a, &err), PL_OK);
-	assert_int_equal(auth_renewable(a), 0);
+	assert_int_equal(auth_is_renewable(a), 0);
 	assert_int_equal(auth_generation(a), 1);
 	assert_int_equal(auth_token(a, &tok, &err), PL_OK);
 	assert_string_equal(tok, "eyJ0eXAiOiJKV1Qi.ready.token-_~+/=");
@@ -927,7 +934,7 @@ static void test_config_checks(void **state)
 	cfg.client_secret = NULL;
 	assert_int_equal(auth_new(&cfg, &a, &err), PL_EUSAGE);
 	assert_string_equal(err.msg, "app credentials need a tenant, a "
-			    "client ID and a client secret");
+			    "client ID and a client secret or certificate");
 	assert_null(a);
 }
 
