@@ -539,6 +539,23 @@ out:
 	return rc;
 }
 
+/* --record-assertions: tests grep a client's logs and files for what it
+ * sent, which only the receiving end knows. */
+static void record(struct identity *id, const char *jwt)
+{
+	FILE *f;
+
+	if(!id->cfg->record_assertions)
+		return;
+	pthread_mutex_lock(&id->mu);
+	f = fopen(id->cfg->record_assertions, "a");
+	if(f) {
+		fprintf(f, "%s\n", jwt);
+		fclose(f);
+	}
+	pthread_mutex_unlock(&id->mu);
+}
+
 /*
  * Authenticate the client of a token request. 1 authenticated, 0 a
  * public client (no credential, allowed), -1 refused (*r holds the
@@ -586,6 +603,7 @@ static int client_auth(struct identity *id, const struct identity_request *rq,
 					 "client_assertion_type must be "
 					 JWT_BEARER ".") ? -2 : -1;
 		}
+		record(id, jwt);
 		rc = check_assertion(id, jwt, client_id, rq->endpoint_url,
 				     &code, desc, sizeof(desc));
 		memset(jwt, 0, ASSERTION_MAX);

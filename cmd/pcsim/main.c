@@ -62,6 +62,8 @@ static const char usage_text[] =
 "                       50076, 50078, 700007, 50173, 700082, 700027)\n"
 "  --token-delay-ms N   the token endpoints answer N ms late (after the\n"
 "                       grant took effect)\n"
+"  --record-assertions FILE  append every client assertion received (for\n"
+"                       tests that look for it where it must not be)\n"
 "  --data FILE          scripted answers per tenant (JSON object)\n"
 "  --seed N             seed of the generated answers and faults (default 0)\n"
 "  --threads N          server threads (default: number of CPUs)\n"
@@ -138,7 +140,8 @@ enum {
 	OPT_THREADS, OPT_TLS_CERT, OPT_TLS_KEY, OPT_HELP, OPT_CLIENT_CERT,
 	OPT_PUBLIC_CLIENT, OPT_REFRESH_TOKEN, OPT_REFRESH_GRACE,
 	OPT_REFRESH_TTL, OPT_DEVICE_INTERVAL, OPT_DEVICE_EXPIRES,
-	OPT_DEVICE_APPROVE, OPT_DEVICE_MODE, OPT_AAD_ERROR, OPT_TOKEN_DELAY
+	OPT_DEVICE_APPROVE, OPT_DEVICE_MODE, OPT_AAD_ERROR, OPT_TOKEN_DELAY,
+	OPT_RECORD_ASSERTIONS
 };
 
 static const struct option options[] = {
@@ -160,6 +163,7 @@ static const struct option options[] = {
 	{"malformed-rate", required_argument, NULL, OPT_MALFORMED},
 	{"port", required_argument, NULL, OPT_PORT},
 	{"public-client", no_argument, NULL, OPT_PUBLIC_CLIENT},
+	{"record-assertions", required_argument, NULL, OPT_RECORD_ASSERTIONS},
 	{"refresh-grace-ms", required_argument, NULL, OPT_REFRESH_GRACE},
 	{"refresh-token", required_argument, NULL, OPT_REFRESH_TOKEN},
 	{"refresh-ttl", required_argument, NULL, OPT_REFRESH_TTL},
@@ -331,6 +335,9 @@ static void parse_args(int argc, char **argv, struct pcsim_config *cfg)
 		case OPT_AAD_ERROR:
 			cfg->aad_error = (long)parse_uint(name, optarg,
 							  99999999);
+			break;
+		case OPT_RECORD_ASSERTIONS:
+			cfg->record_assertions = optarg;
 			break;
 		case OPT_TOKEN_DELAY:
 			cfg->token_delay_ms =

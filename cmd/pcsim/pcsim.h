@@ -43,6 +43,7 @@ struct pcsim_config {
 	int device_mode;          /* enum identity_device_mode */
 	long aad_error;           /* every token grant fails so; 0: none */
 	unsigned token_delay_ms;  /* the token endpoints answer this late */
+	const char *record_assertions; /* append each assertion received */
 };
 
 /* Monotonic clock in nanoseconds: every deadline in pcsim uses it. */

@@ -27,6 +27,7 @@
 
 static const char help_head[] =
 "usage: qualreport [OPTIONS] INPUT.csv        (INPUT \"-\" = standard input)\n"
+"       qualreport login [--check] OPTIONS    (App+User sign-in, see Login)\n"
 "\n"
 "Reads customer tenant IDs from a CSV, asks Partner Center for each one's\n"
 "special-offer qualifications (GET /v1/customers/{id}/qualifications) and\n"
@@ -45,6 +46,10 @@ static const char help_tail[] =
 "  PARTNER_CENTER_CLIENT_SECRET=... qualreport --tenant contoso.onmicrosoft.com \\\n"
 "      --client-id 11111111-2222-3333-4444-555555555555 --rate 500/min \\\n"
 "      --journal run.journal customers.csv -o quals.csv -s summary.csv\n"
+"  qualreport login --tenant contoso.onmicrosoft.com --client-id 1111...5555 \\\n"
+"      --refresh-token-file /var/lib/qualreport/refresh-token\n"
+"  qualreport --tenant contoso.onmicrosoft.com --client-id 1111...5555 \\\n"
+"      --refresh-token-file /var/lib/qualreport/refresh-token customers.csv\n"
 "  qualreport --config /etc/qualreport/qualreport.conf customers.csv\n"
 "  cut -d, -f3 crm.csv | qualreport - --column 1 -o - | less\n";
 
@@ -331,15 +336,23 @@ static enum pl_status find_secret(const char *file, const char *env,
 	return PL_OK;
 }
 
-static enum pl_status check_credentials(struct cli *cli, struct pl_err *err)
+/* Option combinations that cannot work, before any file is read. */
+static enum pl_status check_credential_options(const struct cli *cli,
+					       struct pl_err *err)
 {
-	struct auth_config *auth = &cli->cfg.auth;
+	const struct auth_config *auth = &cli->cfg.auth;
 	bool app = auth->tenant || auth->client_id;
-	enum pl_status st;
 
 	if(app && (!auth->tenant || !auth->client_id))
 		return pl_fail(err, PL_EUSAGE,
 			       "--tenant and --client-id go together");
+	if(cli->login && !app)
+		return pl_fail(err, PL_EUSAGE, "qualreport login needs "
+			       "--tenant and --client-id");
+	if(cli->login && !auth->refresh_token_file)
+		return pl_fail(err, PL_EUSAGE, "qualreport login needs "
+			       "--refresh-token-file PATH: where to keep the "
+			       "refresh token");
 	if(app && cli->token_file)
 		return pl_fail(err, PL_EUSAGE,
 			       "--token-file and --tenant/--client-id are "
@@ -348,6 +361,39 @@ static enum pl_status check_credentials(struct cli *cli, struct pl_err *err)
 		return pl_fail(err, PL_EUSAGE,
 			       "--client-secret-file needs --tenant and "
 			       "--client-id");
+	if(!app && auth->refresh_token_file)
+		return pl_fail(err, PL_EUSAGE, "--refresh-token-file needs "
+			       "--tenant and --client-id");
+	if(!app && auth->client_cert)
+		return pl_fail(err, PL_EUSAGE, "--client-cert needs --tenant "
+			       "and --client-id");
+	if(auth->client_key && !auth->client_cert)
+		return pl_fail(err, PL_EUSAGE, "--client-key needs "
+			       "--client-cert");
+	if(cli->passphrase_file && !auth->client_cert)
+		return pl_fail(err, PL_EUSAGE, "--client-key-passphrase-file "
+			       "needs --client-cert");
+	if(cli->secret_file && auth->client_cert)
+		return pl_fail(err, PL_EUSAGE, "--client-secret-file and "
+			       "--client-cert are alternatives: give one");
+	return PL_OK;
+}
+
+static enum pl_status check_credentials(struct cli *cli, struct pl_err *err)
+{
+	struct auth_config *auth = &cli->cfg.auth;
+	bool app = auth->tenant || auth->client_id;
+	enum pl_status st;
+
+	st = check_credential_options(cli, err);
+	if(st)
+		return st;
+	if(app && auth->client_cert)
+		/* A key need not be encrypted: no passphrase is no error. */
+		return find_secret(cli->passphrase_file,
+				   "PARTNER_CENTER_KEY_PASSPHRASE",
+				   cli->config_passphrase, &cli->passphrase,
+				   &auth->client_key_passphrase, err);
 	if(app) {
 		st = find_secret(cli->secret_file,
 				 "PARTNER_CENTER_CLIENT_SECRET",
@@ -355,11 +401,12 @@ static enum pl_status check_credentials(struct cli *cli, struct pl_err *err)
 				 &auth->client_secret, err);
 		if(st)
 			return st;
-		if(!auth->client_secret)
+		/* A refresh token may belong to a public client. */
+		if(!auth->client_secret && !auth->refresh_token_file)
 			return pl_fail(err, PL_EAUTH,
 				       "no client secret for client %s: set "
-				       "PARTNER_CENTER_CLIENT_SECRET or use "
-				       "--client-secret-file",
+				       "PARTNER_CENTER_CLIENT_SECRET, use "
+				       "--client-secret-file or --client-cert",
 				       auth->client_id);
 		return PL_OK;
 	}
@@ -371,7 +418,8 @@ static enum pl_status check_credentials(struct cli *cli, struct pl_err *err)
 		return pl_fail(err, PL_EAUTH,
 			       "no credentials: set PARTNER_CENTER_TOKEN, use "
 			       "--token-file, or --tenant and --client-id with "
-			       "a client secret");
+			       "a client secret, a certificate or a refresh "
+			       "token file");
 	return PL_OK;
 }
 
@@ -470,6 +518,28 @@ static enum pl_status check_outputs(struct cli *cli, struct pl_err *err)
 	return cli_keep(cli, manifest, err);
 }
 
+/* --cloud fills what --base-url and --authority did not set. */
+static void apply_cloud(struct cli *cli)
+{
+	const struct auth_cloud *c = cli->cloud ? cli->cloud :
+				     auth_cloud_find("global");
+
+	if(!cli->cfg.base_url)
+		cli->cfg.base_url = c->api_root;
+	if(!cli->cfg.auth.authority)
+		cli->cfg.auth.authority = c->authority;
+	cli->cfg.auth.resource = c->resource;
+}
+
+static void setup_log(struct cli *cli)
+{
+	cli->cfg.quiet = cli->verbosity < 0;
+	log_setup(cli->verbosity <= -2 ? LOG_ERROR
+		  : cli->verbosity == -1 ? LOG_WARN
+		  : cli->verbosity == 0 ? LOG_INFO : LOG_DEBUG,
+		  cli->log_format);
+}
+
 static void set_defaults(struct cli *cli)
 {
 	struct pipeline_config *cfg = &cli->cfg;
@@ -477,12 +547,11 @@ static void set_defaults(struct cli *cli)
 
 	memset(cli, 0, sizeof(*cli));
 	cfg->output = "-";
-	cfg->base_url = CLI_DEFAULT_BASE_URL;
+	/* base_url and the authority stay NULL until --cloud is known. */
 	cfg->concurrency = DEFAULT_CONCURRENCY;
 	cfg->retries = DEFAULT_RETRIES;
 	cfg->timeout_ms = DEFAULT_TIMEOUT_MS;
 	cfg->progress = PROGRESS_AUTO;
-	cfg->auth.authority = CLI_DEFAULT_AUTHORITY;
 	cfg->auth.user_agent = "qualreport/" QR_VERSION;
 	localtime_r(&now, &cli->started);
 }
@@ -494,6 +563,12 @@ enum pl_status cli_parse(struct cli *cli, int argc, char **argv,
 	enum pl_status st;
 
 	set_defaults(cli);
+	/* qualreport login: the rest is parsed as usual, without an input. */
+	if(argc > 1 && !strcmp(argv[1], "login")) {
+		cli->login = true;
+		argc--;
+		argv++;
+	}
 	st = parse_argv(cli, argc, argv, true, err);
 	if(st || cli->action != CLI_RUN)
 		return st;
@@ -505,6 +580,17 @@ enum pl_status cli_parse(struct cli *cli, int argc, char **argv,
 	st = parse_argv(cli, argc, argv, false, err);
 	if(st || cli->action != CLI_RUN)
 		return st;
+	apply_cloud(cli);
+	if(cli->login_check && !cli->login)
+		return pl_fail(err, PL_EUSAGE, "--check only works with "
+			       "qualreport login");
+	if(cli->login) {
+		if(optind < argc)
+			return pl_fail(err, PL_EUSAGE, "qualreport login takes "
+				       "no input file, got '%s'", argv[optind]);
+		setup_log(cli);
+		return check_credentials(cli, err);
+	}
 
 	if(optind >= argc)
 		return pl_fail(err, PL_EUSAGE,
@@ -523,13 +609,9 @@ enum pl_status cli_parse(struct cli *cli, int argc, char **argv,
 	if(url_check(cfg->base_url, "--base-url", err))
 		return PL_EUSAGE;
 
-	cfg->quiet = cli->verbosity < 0;
 	/* Logging is set up before the secret files are read, so their
 	 * warnings already come out in the requested format. */
-	log_setup(cli->verbosity <= -2 ? LOG_ERROR
-		  : cli->verbosity == -1 ? LOG_WARN
-		  : cli->verbosity == 0 ? LOG_INFO : LOG_DEBUG,
-		  cli->log_format);
+	setup_log(cli);
 	st = check_credentials(cli, &cli->auth_error);
 	if(st == PL_EAUTH) {
 		cfg->auth_error = cli->auth_error.msg;
@@ -546,6 +628,8 @@ void cli_release(struct cli *cli)
 	wipe_free(cli->client_secret);
 	wipe_free(cli->config_token);
 	wipe_free(cli->config_secret);
+	wipe_free(cli->passphrase);
+	wipe_free(cli->config_passphrase);
 	conffile_free(cli->conf);
 	for(size_t i = 0; i < cli->owned.n; i++)
 		free(cli->owned.items[i]);

@@ -13,6 +13,7 @@
 #ifndef QR_CLI_H
 #define QR_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -42,10 +43,16 @@ struct cli {
 	const char *ping_url;   /* --ping-url URL, NULL = none */
 	const char *token_file;
 	const char *secret_file;
+	const char *passphrase_file;
+	const struct auth_cloud *cloud; /* --cloud, NULL: global */
+	bool login;             /* qualreport login */
+	int login_check;        /* login --check */
 	char *token;            /* owned secret */
 	char *client_secret;    /* owned secret */
 	char *config_token;     /* owned secret from a private config file */
 	char *config_secret;    /* owned secret from a private config file */
+	char *passphrase;       /* owned secret: the key's passphrase */
+	char *config_passphrase; /* owned secret from a private config file */
 	struct tm started;      /* local time the %Y-%m of config paths use */
 	struct cli_strings owned;
 	struct conffile *conf;  /* the --config file; values point into it */

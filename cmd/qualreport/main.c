@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "login.h"
 #include "monitor.h"
 #include "outfile.h"
 #include "pipeline.h"
@@ -85,6 +86,12 @@ int main(int argc, char **argv)
 	}
 
 	cli.cfg.stop = &stop_signal;
+	if(cli.login) {
+		int rc = login_main(&cli, &stop_signal);
+
+		cli_release(&cli);
+		return rc;
+	}
 
 	monitor_start(&mon, &cli);
 	st = pipeline_run(&cli.cfg, &res, &err);

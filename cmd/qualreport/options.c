@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "fetch.h"
+#include "auth.h"
 #include "ids.h"
 #include "ping.h"
 
@@ -289,6 +290,43 @@ static enum pl_status set_ping_url(struct cli *cli, const struct cli_option *o,
 	return st;
 }
 
+static enum pl_status set_assertion_alg(struct cli *cli,
+					const struct cli_option *o,
+					const char *v, struct pl_err *err)
+{
+	(void)o;
+	if(!assertion_alg_parse(v, &cli->cfg.auth.assertion_alg))
+		return pl_fail(err, PL_EUSAGE, "--client-assertion-alg: '%s' "
+			       "is not PS256 or RS256", v);
+	return PL_OK;
+}
+
+static enum pl_status set_cloud(struct cli *cli, const struct cli_option *o,
+				const char *v, struct pl_err *err)
+{
+	(void)o;
+	cli->cloud = auth_cloud_find(v);
+	if(!cli->cloud)
+		return pl_fail(err, PL_EUSAGE, "--cloud: '%s' is not global, "
+			       "usgov or china", v);
+	return PL_OK;
+}
+
+static enum pl_status set_token_endpoint(struct cli *cli,
+					 const struct cli_option *o,
+					 const char *v, struct pl_err *err)
+{
+	(void)o;
+	if(!strcmp(v, "v2"))
+		cli->cfg.auth.v1 = false;
+	else if(!strcmp(v, "v1"))
+		cli->cfg.auth.v1 = true;
+	else
+		return pl_fail(err, PL_EUSAGE, "--token-endpoint: '%s' is not "
+			       "v2 or v1", v);
+	return PL_OK;
+}
+
 /* --config is read before everything else (cli.c); here it only has to
  * be accepted. */
 static enum pl_status set_config(struct cli *cli, const struct cli_option *o,
@@ -346,7 +384,8 @@ HEADING("Fetching:"),
 {"timeout", 0, "SECONDS", 0, set_timeout, 0,
 	"per-attempt timeout (default 30)"},
 {"base-url", 0, "URL", 0, set_string, CFG(base_url),
-	"API root (default " CLI_DEFAULT_BASE_URL ")"},
+	"API root (default " CLI_DEFAULT_BASE_URL ",\n"
+	"or that of --cloud)"},
 {"cacert", 0, "PATH", OPT_PATH, set_cacert, CFG(cacert),
 	"extra CA bundle (PEM), trusted besides the system CAs"},
 {"correlation-id", 0, "UUID", 0, set_correlation, 0,
@@ -354,8 +393,9 @@ HEADING("Fetching:"),
 HEADING("Credentials (never on the command line):\n"
 	"  PARTNER_CENTER_TOKEN=... or --token-file PATH: a ready bearer token, or\n"
 	"  --tenant and --client-id with PARTNER_CENTER_CLIENT_SECRET=... or\n"
-	"  --client-secret-file PATH: app credentials, for which qualreport gets\n"
-	"  tokens itself and renews them before they expire."),
+	"  --client-secret-file PATH, or --client-cert PATH: app credentials, for\n"
+	"  which qualreport gets tokens itself and renews them before they expire;\n"
+	"  add --refresh-token-file PATH for App+User tokens (see qualreport login)."),
 {"token-file", 0, "PATH", OPT_PATH, set_path, FIELD(token_file),
 	"a file whose first line is a bearer token"},
 {"tenant", 0, "ID", 0, set_string, CFG(auth.tenant),
@@ -364,13 +404,47 @@ HEADING("Credentials (never on the command line):\n"
 	"the app's client (application) ID"},
 {"client-secret-file", 0, "PATH", OPT_PATH, set_path, FIELD(secret_file),
 	"a file whose first line is the app's client secret"},
+{"client-cert", 0, "PATH", OPT_PATH, set_path, CFG(auth.client_cert),
+	"the app's certificate (PEM, with its key unless\n"
+	"--client-key): a signed assertion, no secret"},
+{"client-key", 0, "PATH", OPT_PATH, set_path, CFG(auth.client_key),
+	"the certificate's private key (PEM)"},
+{"client-key-passphrase-file", 0, "PATH", OPT_PATH, set_path,
+	FIELD(passphrase_file),
+	"a file whose first line is the key's passphrase\n"
+	"(or PARTNER_CENTER_KEY_PASSPHRASE=...)"},
+{"client-assertion-alg", 0, "ALG", 0, set_assertion_alg, 0,
+	"PS256 (default, with x5t#S256) or RS256 (with\n"
+	"x5t, for older tenants and ADFS)"},
+{"refresh-token-file", 0, "PATH", OPT_PATH, set_path,
+	CFG(auth.refresh_token_file),
+	"App+User: the refresh token qualreport login\n"
+	"stored; each use writes the rotated one back"},
+{"cloud", 0, "NAME", 0, set_cloud, 0,
+	"global | usgov | china: the API root, authority\n"
+	"and scope of that cloud (default global)"},
 {"authority", 0, "URL", 0, set_string, CFG(auth.authority),
-	"identity platform (default " CLI_DEFAULT_AUTHORITY ")"},
+	"identity platform (default " CLI_DEFAULT_AUTHORITY ",\n"
+	"or that of --cloud)"},
+{"token-endpoint", 0, "v2|v1", 0, set_token_endpoint, 0,
+	"v2 (default): /oauth2/v2.0/token with scopes;\n"
+	"v1: /oauth2/token with resource="},
 {"token", 0, "TOKEN", OPT_SECRET, set_secret, FIELD(config_token),
 	"config file only: a ready bearer token"},
 {"client-secret", 0, "SECRET", OPT_SECRET, set_secret,
 	FIELD(config_secret),
 	"config file only: the app's client secret"},
+{"client-key-passphrase", 0, "PASSPHRASE", OPT_SECRET, set_secret,
+	FIELD(config_passphrase),
+	"config file only: the key's passphrase"},
+HEADING("Login (qualreport login [--check] --tenant ID --client-id ID\n"
+	"  --refresh-token-file PATH [--client-secret-file PATH | --client-cert PATH]):\n"
+	"  the one interactive sign-in (device code, with MFA) that stores the\n"
+	"  refresh token for App+User runs."),
+{"check", 0, NULL, OPT_ARGV_ONLY, set_flag, FIELD(login_check),
+	"login: say whether the stored refresh token still\n"
+	"works (redeeming it rotates it) and when it was\n"
+	"last rotated"},
 HEADING("Running:"),
 {"config", 0, "FILE", OPT_PATH | OPT_ARGV_ONLY, set_config, FIELD(config),
 	"long options, one per line (name = value); the\n"

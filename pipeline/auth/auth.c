@@ -406,6 +406,7 @@ enum pl_status auth_login_check(const struct auth_config *cfg,
 	struct refresh_file *f = NULL;
 	struct auth *a = NULL;
 	const char *token;
+	uint64_t inode;
 	enum pl_status st;
 
 	memset(out, 0, sizeof(*out));
@@ -418,6 +419,7 @@ enum pl_status auth_login_check(const struct auth_config *cfg,
 		return st;
 	out->rotated_s = refresh_file_meta(f)->rotated_s;
 	out->rotated_from_mtime = refresh_file_meta(f)->rotated_from_mtime;
+	inode = refresh_file_meta(f)->inode;
 	refresh_file_close(f);
 	st = auth_new(cfg, &a, err);
 	if(!st)
@@ -429,9 +431,7 @@ enum pl_status auth_login_check(const struct auth_config *cfg,
 			       cfg->lock_timeout_ms, &f, err);
 	if(st)
 		return st;
-	out->rotated_now = refresh_file_meta(f)->rotated_s != out->rotated_s ||
-			   refresh_file_meta(f)->rotated_from_mtime !=
-			   out->rotated_from_mtime;
+	out->rotated_now = refresh_file_meta(f)->inode != inode;
 	refresh_file_close(f);
 	return PL_OK;
 }

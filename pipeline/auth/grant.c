@@ -273,6 +273,13 @@ static void hint(const struct grant_client *c, const struct grant_what *w,
 	}
 }
 
+/* The answers a device-code poll expects while the person signs in. */
+static bool is_pending(const struct token_response *r)
+{
+	return r->error && (!strcmp(r->error, "authorization_pending") ||
+			    !strcmp(r->error, "slow_down"));
+}
+
 enum pl_status grant_refusal(const struct grant_client *c, const char *url,
 			     const struct grant_form *f,
 			     const struct grant_what *what, long status,
@@ -284,29 +291,38 @@ enum pl_status grant_refusal(const struct grant_client *c, const char *url,
 	char full[1024 + 8];
 	const char *const *sec = f->secrets;
 	size_t ns = f->nsecrets;
+	long code = aadsts(r);
 
-	hint(c, what, r, aadsts(r), how, sizeof(how));
+	hint(c, what, r, code, how, sizeof(how));
 	grant_clean_text(error, sizeof(error), r->error ? r->error : "",
 			 SHORT_MAX, true, sec, ns);
-	grant_clean_text(desc, sizeof(desc), r->error_description ?
-			 r->error_description : "", DESC_MAX, true, sec, ns);
 	grant_clean_text(trace, sizeof(trace), r->trace_id ? r->trace_id :
 			 "", SHORT_MAX, true, sec, ns);
 	grant_clean_text(corr, sizeof(corr), r->correlation_id ?
 			 r->correlation_id : "", SHORT_MAX, true, sec, ns);
 	ids[0] = '\0';
 	if(*trace || *corr)
-		snprintf(ids, sizeof(ids), " [trace ID %s, correlation ID %s]",
+		snprintf(ids, sizeof(ids), "trace ID %s, correlation ID %s",
 			 *trace ? trace : "-", *corr ? corr : "-");
-	if(r->error_description) {
+	/* With a hint the message has no room for the platform's own words:
+	 * they go on a line of their own. */
+	if(*how && r->error_description && !is_pending(r)) {
 		grant_clean_text(full, sizeof(full), r->error_description,
-				 1024, false, sec, ns);
-		log_debug("token endpoint %s said: %s", url, full);
+				 1024, true, sec, ns);
+		log_warn("the identity platform at %s refused the request: "
+			 "%s%s%s%s", url, full, *ids ? " [" : "", ids,
+			 *ids ? "]" : "");
 	}
-	return pl_fail(err, PL_EAUTH, "%s%stoken request for client %s at "
-		       "%s/%s failed: HTTP %ld%s%s%s%s%s", how, *how ? "; " : "",
-		       c->client_id, c->authority, c->tenant, status,
-		       *error ? " " : "", error, ids, *desc ? ": " : "", desc);
+	if(*how)
+		return pl_fail(err, PL_EAUTH, "%s (AADSTS%ld %s%s%s)", how,
+			       code, error, *ids ? ", " : "", ids);
+	grant_clean_text(desc, sizeof(desc), r->error_description ?
+			 r->error_description : "", DESC_MAX, true, sec, ns);
+	return pl_fail(err, PL_EAUTH, "token request for client %s at %s/%s "
+		       "failed: HTTP %ld%s%s%s%s%s%s%s", c->client_id,
+		       c->authority, c->tenant, status, *error ? " " : "",
+		       error, *ids ? " [" : "", ids, *ids ? "]" : "",
+		       *desc ? ": " : "", desc);
 }
 
 enum pl_status grant_request(const struct grant_client *c, const char *url,

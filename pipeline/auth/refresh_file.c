@@ -117,6 +117,7 @@ static enum pl_status parse(struct refresh_file *f, const struct buf *text,
 		p += 3;
 	f->meta.rotated_s = (int64_t)f->st.st_mtime;
 	f->meta.rotated_from_mtime = true;
+	f->meta.inode = (uint64_t)f->st.st_ino;
 	while(p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;

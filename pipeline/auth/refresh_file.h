@@ -57,6 +57,7 @@ struct refresh_meta {
 	bool rotated_from_mtime;  /* no header: the file's mtime */
 	char client_id[REFRESH_META_MAX]; /* "" when not recorded */
 	char tenant[REFRESH_META_MAX];
+	uint64_t inode;           /* changes with every rotation (rename) */
 };
 
 struct refresh_file;
