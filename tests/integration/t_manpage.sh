@@ -67,7 +67,7 @@ grep '^{"' "$SRC/cmd/qualreport/options.c" | grep OPT_SECRET \
 tags 'CONFIGURATION FILE' | sed 's/\\-/-/g; s/^\.BI* //; s/ .*//' \
   | sort -u >"$TMP/man.secrets"
 check "config-file-only keys" "$(tr '\n' ' ' <"$TMP/code.secrets")" \
-  "client-secret token "
+  "client-key-passphrase client-secret token "
 check "config-file-only keys without a man page entry" \
   "$(comm -23 "$TMP/code.secrets" "$TMP/man.secrets" | tr '\n' ' ')" ""
 check "options in the code but not in --help" \
@@ -100,7 +100,7 @@ done
 grep -oE '\b[A-Z][A-Z_]{4,}=' "$TMP/help.txt" | tr -d = | sort -u >"$TMP/help.env"
 tags ENVIRONMENT | sed 's/^\.BR* //; s/ .*//' | sort -u >"$TMP/man.env"
 check "environment variables in --help" "$(tr '\n' ' ' <"$TMP/help.env")" \
-  "PARTNER_CENTER_CLIENT_SECRET PARTNER_CENTER_TOKEN "
+  "PARTNER_CENTER_CLIENT_SECRET PARTNER_CENTER_KEY_PASSPHRASE PARTNER_CENTER_TOKEN "
 check "environment variables without a man page entry" \
   "$(comm -23 "$TMP/help.env" "$TMP/man.env" | tr '\n' ' ')" ""
 
