@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "auth.h"
-#include "refresh_file.h"
+#include "civil.h"
 
 static void show(void *ctx, const char *uri, const char *user_code,
 		 long expires_in_s)
@@ -36,7 +36,7 @@ static int check(struct cli *cli)
 		log_error("%s", err.msg);
 		return pl_exit_code(st, 0);
 	}
-	refresh_file_format_time(res.rotated_s, when, sizeof(when));
+	civil_format_utc(res.rotated_s, when, sizeof(when));
 	days = ((long long)time(NULL) - res.rotated_s) / 86400;
 	printf("the refresh token in %s works (client %s, tenant %s); it had "
 	       "last been rotated %s (%lld day%s ago%s)%s\n",

@@ -130,25 +130,13 @@ static bool asn1_to_unix(const ASN1_TIME *t, int64_t *out)
 
 #define UTC_MAX 64
 
-static void format_utc(int64_t t, char out[UTC_MAX])
-{
-	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
-	int64_t secs = t - days * 86400, y;
-	unsigned m, d;
-
-	civil_from_days(days, &y, &m, &d);
-	snprintf(out, UTC_MAX, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
-		 (long long)y, m, d, (long long)(secs / 3600),
-		 (long long)(secs / 60 % 60), (long long)(secs % 60));
-}
-
 enum pl_status assertion_key_check_time(const struct assertion_key *k,
 					int64_t now_s, struct pl_err *err)
 {
 	char a[UTC_MAX], b[UTC_MAX];
 
 	if(now_s >= k->not_after) {
-		format_utc(k->not_after, a);
+		civil_format_utc(k->not_after, a, sizeof(a));
 		return pl_fail(err, PL_EAUTH, "certificate %s (thumbprint %s) "
 			       "expired on %s: renew it, upload the new one "
 			       "to the app registration and point "
@@ -156,8 +144,8 @@ enum pl_status assertion_key_check_time(const struct assertion_key *k,
 			       a);
 	}
 	if(now_s < k->not_before) {
-		format_utc(k->not_before, a);
-		format_utc(now_s, b);
+		civil_format_utc(k->not_before, a, sizeof(a));
+		civil_format_utc(now_s, b, sizeof(b));
 		return pl_fail(err, PL_EAUTH, "certificate %s (thumbprint %s) "
 			       "is not valid before %s (now %s): check the "
 			       "clock or use the current certificate",

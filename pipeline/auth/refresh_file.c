@@ -41,18 +41,6 @@ bool refresh_file_is_token_usable(const char *token, size_t len)
 	return true;
 }
 
-void refresh_file_format_time(int64_t t, char *out, size_t outsz)
-{
-	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
-	int64_t secs = t - days * 86400, y;
-	unsigned m, d;
-
-	civil_from_days(days, &y, &m, &d);
-	snprintf(out, outsz, "%04lld-%02u-%02uT%02u:%02u:%02uZ",
-		 (long long)y, m, d, (unsigned)(secs / 3600),
-		 (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
-}
-
 static bool parse_time(const char *s, int64_t *out)
 {
 	unsigned y, mo, d, h, mi, se;
@@ -418,7 +406,7 @@ static enum pl_status content(struct buf *out, const char *token,
 	char when[64];
 	enum pl_status st;
 
-	refresh_file_format_time(now_s, when, sizeof(when));
+	civil_format_utc(now_s, when, sizeof(when));
 	st = buf_addf(out, "%s\n# rotated: %s\n", HEADER_LINE, when);
 	if(!st && client_id && *client_id)
 		st = buf_addf(out, "# client-id: %s\n", client_id);

@@ -108,7 +108,4 @@ enum pl_status refresh_file_check_writable(const char *path,
 /* Whether a token is a single line of printable ASCII, not a '#'. */
 bool refresh_file_is_token_usable(const char *token, size_t len);
 
-/* "2026-03-01T06:00:02Z" for Unix seconds t (out: 32 bytes or more). */
-void refresh_file_format_time(int64_t t, char *out, size_t outsz);
-
 #endif

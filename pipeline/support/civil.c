@@ -1,5 +1,7 @@
 #include "civil.h"
 
+#include <stdio.h>
+
 int64_t civil_days(int64_t y, unsigned m, unsigned d)
 {
 	int64_t era;
@@ -32,4 +34,16 @@ void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 int civil_is_leap(int64_t y)
 {
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+void civil_format_utc(int64_t t, char *out, size_t outsz)
+{
+	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+	int64_t secs = t - days * 86400, y;
+	unsigned m, d;
+
+	civil_from_days(days, &y, &m, &d);
+	snprintf(out, outsz, "%04lld-%02u-%02uT%02u:%02u:%02uZ", (long long)y,
+		 m, d, (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60),
+		 (unsigned)(secs % 60));
 }

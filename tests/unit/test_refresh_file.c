@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "civil.h"
 #include "refresh_file.h"
 #include "testutil.h"
 
@@ -370,10 +371,12 @@ static void time_format(void **state)
 	char out[32];
 	(void)state;
 
-	refresh_file_format_time(NOW, out, sizeof(out));
+	civil_format_utc(NOW, out, sizeof(out));
 	assert_string_equal(out, "2026-01-01T00:00:00Z");
-	refresh_file_format_time(951782400 + 86399, out, sizeof(out));
+	civil_format_utc(951782400 + 86399, out, sizeof(out));
 	assert_string_equal(out, "2000-02-29T23:59:59Z");
+	civil_format_utc(-1, out, sizeof(out));
+	assert_string_equal(out, "1969-12-31T23:59:59Z");
 	assert_true(refresh_file_is_token_usable("a.b-c_d*~", 9));
 	assert_false(refresh_file_is_token_usable("#x", 2));
 	assert_false(refresh_file_is_token_usable("a b", 3));
