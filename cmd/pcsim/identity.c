@@ -580,14 +580,17 @@ static int client_auth(struct identity *id, const struct identity_request *rq,
 		memset(value, 0, sizeof(value));
 		if(ok)
 			return 1;
-		return identity_error(r, 401, "invalid_client", 7000215,
-				 "Invalid client secret provided.") ? -2 : -1;
+		rc = identity_error(r, 401, "invalid_client", 7000215,
+				    "Invalid client secret provided.");
+		return rc ? -2 : -1;
 	}
 	if(strcmp(client_id, cfg->client_id)) {
-		snprintf(desc, sizeof(desc), "Application with identifier '%.200s' "
-			 "was not found in the directory.", client_id);
-		return identity_error(r, 400, "unauthorized_client", 700016, desc) ?
-		       -2 : -1;
+		snprintf(desc, sizeof(desc), "Application with identifier "
+			 "'%.200s' was not found in the directory.",
+			 client_id);
+		rc = identity_error(r, 400, "unauthorized_client", 700016,
+				    desc);
+		return rc ? -2 : -1;
 	}
 	jwt = malloc(ASSERTION_MAX);
 	if(!jwt)
@@ -599,9 +602,10 @@ static int client_auth(struct identity *id, const struct identity_request *rq,
 				     sizeof(type)) != 1 ||
 		   strcmp(type, JWT_BEARER)) {
 			free(jwt);
-			return identity_error(r, 400, "invalid_request", 50027,
-					 "client_assertion_type must be "
-					 JWT_BEARER ".") ? -2 : -1;
+			rc = identity_error(r, 400, "invalid_request", 50027,
+					    "client_assertion_type must be "
+					    JWT_BEARER ".");
+			return rc ? -2 : -1;
 		}
 		record(id, jwt);
 		rc = check_assertion(id, jwt, client_id, rq->endpoint_url,
@@ -610,20 +614,22 @@ static int client_auth(struct identity *id, const struct identity_request *rq,
 		free(jwt);
 		if(!rc)
 			return 1;
-		return identity_error(r, 401, "invalid_client", code, desc) ? -2 :
-		       -1;
+		rc = identity_error(r, 401, "invalid_client", code, desc);
+		return rc ? -2 : -1;
 	}
 	free(jwt);
-	if(rc < 0)
-		return identity_error(r, 400, "invalid_request", 50027,
-				 "JWT token is invalid or malformed.") ? -2 :
-		       -1;
+	if(rc < 0) {
+		rc = identity_error(r, 400, "invalid_request", 50027,
+				    "JWT token is invalid or malformed.");
+		return rc ? -2 : -1;
+	}
 	if(public_ok && cfg->public_client)
 		return 0;
-	return identity_error(r, 401, "invalid_client", 7000218,
-			 "The request body must contain the following "
-			 "parameter: 'client_assertion' or 'client_secret'.") ?
-	       -2 : -1;
+	rc = identity_error(r, 401, "invalid_client", 7000218,
+			    "The request body must contain the following "
+			    "parameter: 'client_assertion' or "
+			    "'client_secret'.");
+	return rc ? -2 : -1;
 }
 
 /* ---- replies ---- */
@@ -665,13 +671,14 @@ static int configured_error(struct identity *id, struct identity_reply *r,
 		return 0;
 	for(size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
 		if(errors[i].code == id->cfg->aad_error) {
-			*rc = identity_error(r, errors[i].code == 700027 ? 401 :
-					400, errors[i].error, errors[i].code,
-					errors[i].desc);
+			unsigned status = errors[i].code == 700027 ? 401 : 400;
+
+			*rc = identity_error(r, status, errors[i].error,
+					     errors[i].code, errors[i].desc);
 			return 1;
 		}
 	*rc = identity_error(r, 400, "invalid_grant", id->cfg->aad_error,
-			"pcsim: the configured error.");
+			     "pcsim: the configured error.");
 	return 1;
 }
 
@@ -781,17 +788,20 @@ static int refresh_grant(struct identity *id,
 		ret = identity_error(r, 400, "invalid_grant", 700082, desc);
 		break;
 	case REFRESH_EXPIRED:
-		ret = identity_error(r, 400, "invalid_grant", 700082, "The refresh "
-				"token has expired due to inactivity.");
+		ret = identity_error(r, 400, "invalid_grant", 700082,
+				     "The refresh token has expired due to "
+				     "inactivity.");
 		break;
 	case REFRESH_OTHER_CLIENT:
-		ret = identity_error(r, 400, "invalid_grant", 700007, "The refresh "
-				"token was issued to a different client ID.");
+		ret = identity_error(r, 400, "invalid_grant", 700007,
+				     "The refresh token was issued to a "
+				     "different client ID.");
 		break;
 	case REFRESH_UNKNOWN:
 	default:
-		ret = identity_error(r, 400, "invalid_grant", 9002313, "Invalid "
-				"request. Request is malformed or invalid.");
+		ret = identity_error(r, 400, "invalid_grant", 9002313,
+				     "Invalid request. Request is malformed "
+				     "or invalid.");
 		break;
 	}
 	count(&id->n.refresh_refused);
@@ -882,27 +892,29 @@ static int device_grant(struct identity *id, const struct identity_request *rq,
 	switch(a) {
 	case ANSWER_PENDING:
 		return identity_error(r, 400, "authorization_pending", 70016,
-				 "OAuth 2.0 device flow error. Authorization "
-				 "is pending. Continue polling.");
+				      "OAuth 2.0 device flow error. "
+				      "Authorization is pending. Continue "
+				      "polling.");
 	case ANSWER_SLOW_DOWN:
-		return identity_error(r, 400, "slow_down", 70016, "OAuth 2.0 "
-				 "device flow error: polling too fast, slow "
-				 "down (interval + 5 s).");
+		return identity_error(r, 400, "slow_down", 70016,
+				      "OAuth 2.0 device flow error: polling "
+				      "too fast, slow down (interval + 5 s).");
 	case ANSWER_DECLINED:
 		count(&id->n.device_declined);
 		return identity_error(r, 400, "authorization_declined", 70000,
-				 "The end user declined the authorization "
-				 "request.");
+				      "The end user declined the authorization "
+				      "request.");
 	case ANSWER_EXPIRED:
 		count(&id->n.device_expired);
-		return identity_error(r, 400, "expired_token", 70019, "Verification "
-				 "code expired.");
+		return identity_error(r, 400, "expired_token", 70019,
+				      "Verification code expired.");
 	case ANSWER_USED:
-		return identity_error(r, 400, "invalid_grant", 54005, "OAuth2 "
-				 "Authorization code was already redeemed.");
+		return identity_error(r, 400, "invalid_grant", 54005,
+				      "OAuth2 Authorization code was already "
+				      "redeemed.");
 	case ANSWER_UNKNOWN:
 		return identity_error(r, 400, "invalid_grant", 70000, "The "
-				 "provided device code is not valid.");
+				      "provided device code is not valid.");
 	case ANSWER_APPROVED:
 		break;
 	}
@@ -925,8 +937,8 @@ int identity_token(struct identity *id, const struct identity_request *rq,
 	device = !strcmp(grant, DEVICE_GRANT);
 	if(!refresh && !device && strcmp(grant, "client_credentials"))
 		return identity_error(r, 400, "unsupported_grant_type", 70003,
-				 "The app requested an unsupported grant "
-				 "type.");
+				      "The app requested an unsupported grant "
+				      "type.");
 	count(refresh ? &id->n.grant_refresh : device ? &id->n.grant_device :
 	      &id->n.grant_cc);
 	if(identity_form_get(rq->body, "client_id", cid, sizeof(cid)) != 1)
@@ -963,9 +975,10 @@ int identity_devicecode(struct identity *id,
 	if(identity_form_get(rq->body, "client_id", cid, sizeof(cid)) != 1)
 		return missing_param(r, "client_id");
 	if(!cfg->client_id || strcmp(cid, cfg->client_id)) {
-		snprintf(desc, sizeof(desc), "Application with identifier '%.200s' "
-			 "was not found in the directory.", cid);
-		return identity_error(r, 400, "unauthorized_client", 700016, desc);
+		snprintf(desc, sizeof(desc), "Application with identifier "
+			 "'%.200s' was not found in the directory.", cid);
+		return identity_error(r, 400, "unauthorized_client", 700016,
+				      desc);
 	}
 	d = calloc(1, sizeof(*d));
 	if(!d)

@@ -232,7 +232,8 @@ static enum pl_status make_source(struct auth *a,
 			      pl_fail(err, PL_ENOMEM, "out of memory");
 	} else {
 		target = cfg->scope && *cfg->scope && !cfg->v1 ?
-			 strdup(cfg->scope) : target_of(a, cfg->v1, "/.default");
+			 strdup(cfg->scope) :
+			 target_of(a, cfg->v1, "/.default");
 		st = target ? token_source_client(&a->client, target, &a->src,
 						  err) :
 			      pl_fail(err, PL_ENOMEM, "out of memory");

@@ -108,6 +108,20 @@ check "slow_down honoured" "$(ident '[.device_polls, .device_early_polls, .devic
   "[2,0,1]"
 stop_pcsim
 
+# ---- a confidential app: its secret goes with every poll --------------------
+PCSIM_CLIENT_SECRET=app-s3cret start_pcsim --client-id "$CID" --device-interval 1 \
+  --device-approve-after 1
+env -u PARTNER_CENTER_CLIENT_SECRET "$QR" login --tenant "$TENANT" --client-id "$CID" \
+  --authority "$PCSIM_URL" --refresh-token-file "$TMP/state/conf" 2>"$TMP/err"
+check "confidential login without its secret" "$?" 4
+grep -q "client $CID is a confidential app: give its secret" "$TMP/err" && ok \
+  || fail "no secret: $(cat "$TMP/err")"
+PARTNER_CENTER_CLIENT_SECRET=app-s3cret login --refresh-token-file "$TMP/state/conf" 2>"$TMP/err"
+check "confidential login with its secret" "$?" 0
+check "its file" "$(stat -c %a "$TMP/state/conf")" 600
+grep -q "app-s3cret" "$TMP/err" "$TMP/state/conf" && fail "secret leaked" || ok
+stop_pcsim
+
 # ---- usage -------------------------------------------------------------------------
 "$QR" login --tenant "$TENANT" --client-id "$CID" 2>"$TMP/err"
 check "login without a file" "$?" 2

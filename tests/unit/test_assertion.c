@@ -487,7 +487,8 @@ static void b64url(void **state)
 		const char *in, *out;
 	} cases[] = {
 		{"", ""}, {"f", "Zg"}, {"fo", "Zm8"}, {"foo", "Zm9v"},
-		{"foob", "Zm9vYg"}, {"\xfb\xff", "-_8"}, {"\xff\xfe\xfd", "__79"},
+		{"foob", "Zm9vYg"}, {"\xfb\xff", "-_8"},
+		{"\xff\xfe\xfd", "__79"},
 	};
 	(void)state;
 

@@ -27,6 +27,9 @@
 
 #define CID "11111111-2222-3333-4444-555555555555"
 #define NOW ((int64_t)1767225600)
+#define PC "https://api.partnercenter.microsoft.com"
+#define CN "https://partner.partnercenterapi.microsoftonline.cn"
+#define LOGIN "https://login.example/contoso/oauth2/"
 
 static struct grant_client client(void)
 {
@@ -47,15 +50,13 @@ static void urls(void **state)
 	(void)state;
 
 	assert_int_equal(grant_token_url(&c, &b), PL_OK);
-	assert_string_equal(b.data,
-			    "https://login.example/contoso/oauth2/v2.0/token");
+	assert_string_equal(b.data, LOGIN "v2.0/token");
 	c.v1 = true;
 	assert_int_equal(grant_token_url(&c, &b), PL_OK);
-	assert_string_equal(b.data, "https://login.example/contoso/oauth2/token");
+	assert_string_equal(b.data, LOGIN "token");
 	/* The device-code endpoint exists on v2 only. */
 	assert_int_equal(grant_devicecode_url(&c, &b), PL_OK);
-	assert_string_equal(b.data,
-			    "https://login.example/contoso/oauth2/v2.0/devicecode");
+	assert_string_equal(b.data, LOGIN "v2.0/devicecode");
 	buf_release(&b);
 }
 
@@ -200,17 +201,19 @@ static void refusals(void **state)
 		const char *error;
 		const char *want;
 	} cases[] = {
-		{700082, "invalid_grant", "the refresh token in /rt has expired "
-		 "(unused for 90 days, or revoked): run qualreport login X "
-		 "(AADSTS700082 invalid_grant, trace ID tr, correlation ID co)"},
+		{700082, "invalid_grant", "the refresh token in /rt has "
+		 "expired (unused for 90 days, or revoked): run qualreport "
+		 "login X (AADSTS700082 invalid_grant, trace ID tr, "
+		 "correlation ID co)"},
 		{65001, "invalid_grant", "client " CID " has no consent for "
-		 "Partner Center in tenant contoso: an administrator must grant "
-		 "the app's API permissions, then run qualreport login X"},
+		 "Partner Center in tenant contoso: an administrator must "
+		 "grant the app's API permissions, then run qualreport login "
+		 "X"},
 		{50076, "invalid_grant", "multi-factor authentication is "
 		 "required for the user of the refresh token in /rt: run "
 		 "qualreport login X and sign in with MFA"},
-		{50078, "invalid_grant", "the multi-factor authentication behind "
-		 "the refresh token in /rt has expired"},
+		{50078, "invalid_grant", "the multi-factor authentication "
+		 "behind the refresh token in /rt has expired"},
 		{700007, "invalid_grant", "the refresh token in /rt was issued "
 		 "to another client ID than " CID},
 		{50173, "invalid_grant", "the refresh token in /rt was revoked "
@@ -273,18 +276,16 @@ static void clouds(void **state)
 
 	c = auth_cloud_find("global");
 	assert_non_null(c);
-	assert_string_equal(c->api_root, "https://api.partnercenter.microsoft.com");
+	assert_string_equal(c->api_root, PC);
 	assert_string_equal(c->authority, "https://login.microsoftonline.com");
 	c = auth_cloud_find("usgov");
-	assert_string_equal(c->api_root, "https://api.partnercenter.microsoft.com");
+	assert_string_equal(c->api_root, PC);
 	assert_string_equal(c->authority, "https://login.microsoftonline.us");
-	assert_string_equal(c->resource, "https://api.partnercenter.microsoft.com");
+	assert_string_equal(c->resource, PC);
 	c = auth_cloud_find("china");
-	assert_string_equal(c->api_root,
-			    "https://partner.partnercenterapi.microsoftonline.cn");
+	assert_string_equal(c->api_root, CN);
 	assert_string_equal(c->authority, "https://login.chinacloudapi.cn");
-	assert_string_equal(c->resource,
-			    "https://partner.partnercenterapi.microsoftonline.cn");
+	assert_string_equal(c->resource, CN);
 	assert_null(auth_cloud_find("germany"));
 	assert_null(auth_cloud_find("Global"));
 }

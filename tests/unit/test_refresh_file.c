@@ -81,7 +81,8 @@ static void bare_token(void **state)
 	assert_int_equal(stat(fx->path, &sb), 0);
 	f = open_ok(fx->path);
 	assert_true(refresh_file_exists(f));
-	assert_string_equal(refresh_file_token(f)->data, "0.AXEA-bare_token.v*1");
+	assert_string_equal(refresh_file_token(f)->data,
+			    "0.AXEA-bare_token.v*1");
 	assert_true(refresh_file_token(f)->secret);
 	/* No header: the mtime says when it was written. */
 	assert_true(refresh_file_meta(f)->rotated_from_mtime);

@@ -217,8 +217,8 @@ static void refusals(void **state)
 		{"null", "the body is null, not a JSON object"},
 		{"", "empty body, not JSON"},
 		{" \r\n", "empty body, not JSON"},
-		{"{\"access_token\":\"a\"", "not JSON: unexpected end of data at "
-		 "byte 19"},
+		{"{\"access_token\":\"a\"", "not JSON: unexpected end of "
+		 "data at byte 19"},
 		{"{\"access_token\":\"a\"}{}", "not JSON: unexpected character "
 		 "at byte 20"},
 	};
@@ -272,8 +272,9 @@ static void reparse_replaces(void **state)
 	(void)state;
 
 	token_response_init(&r);
-	assert_int_equal(parse(&r, "{\"access_token\":\"first\",\"scope\":\"s\","
-			       "\"expires_in\":5}", &err), PL_OK);
+	assert_int_equal(parse(&r, "{\"access_token\":\"first\","
+			       "\"scope\":\"s\",\"expires_in\":5}", &err),
+			 PL_OK);
 	assert_int_equal(parse(&r, "{\"error\":\"e\"}", &err), PL_OK);
 	assert_int_equal(r.access_token.len, 0);
 	assert_null(r.scope);
