@@ -30,7 +30,7 @@ grep -oE -- '--[a-z]([a-z-]*[a-z])?' "$TMP/help.txt" | sort -u >"$TMP/help.long"
 grep -oE '^  -[a-zA-Z],' "$TMP/help.txt" | tr -d ' ,' | sort -u >"$TMP/help.short"
 
 # ---- options: the same sets as --help -----------------------------------
-complete_line "qualreport --" | sed 's/=$//' >"$TMP/comp.long"
+complete_line "qualreport --" | sed 's/=$//' | sort -u >"$TMP/comp.long"
 check "long options offered" "$(wc -l <"$TMP/comp.long")" "$(wc -l <"$TMP/help.long")"
 check "options in --help that are not offered" \
   "$(comm -23 "$TMP/help.long" "$TMP/comp.long" | joined)" ""
@@ -38,7 +38,8 @@ check "options offered that --help does not list" \
   "$(comm -13 "$TMP/help.long" "$TMP/comp.long" | joined)" ""
 complete_line "qualreport -" | grep -vE -- '^--' >"$TMP/comp.short"
 check "short options offered" "$(joined <"$TMP/comp.short")" "$(joined <"$TMP/help.short")"
-check "prefix" "$(complete_line "qualreport --re" | joined)" "--rejects= --retries="
+check "prefix" "$(complete_line "qualreport --re" | joined)" \
+  "--refresh-token-file= --rejects= --retries="
 check "a flag gets no =" "$(complete_line "qualreport --excel" | joined)" "--excel-safe"
 check "options after the input" "$(complete_line "qualreport in.csv --jou" | joined)" "--journal="
 
@@ -49,6 +50,10 @@ check "--format=nd" "$(complete_line "qualreport --format=nd" | joined)" "ndjson
 check "--log-format" "$(complete_line "qualreport --log-format " | joined)" "json text"
 check "--log-format=j" "$(complete_line "qualreport --log-format=j" | joined)" "json"
 check "--cloud" "$(complete_line "qualreport --cloud " | joined)" "china global usgov"
+check "--client-assertion-alg" \
+  "$(complete_line "qualreport --client-assertion-alg " | joined)" "PS256 RS256"
+check "--token-endpoint" "$(complete_line "qualreport --token-endpoint " | joined)" "v1 v2"
+check "the login subcommand" "$(complete_line "qualreport log" | joined)" "login"
 
 # ---- file names ----------------------------------------------------------
 mkdir -p "$TMP/d/sub"
@@ -75,7 +80,8 @@ done
 # format options, whose values are listed, were checked above.
 grep -oE -- '--[a-z][a-z-]*[ =][A-Z][A-Z|]*\b' "$TMP/help.txt" \
   | grep -vE '[ =](PATH|FILE)$' | sed 's/[ =].*//' \
-  | grep -vxE -- '--(format|log-format|cloud)' | sort -u >"$TMP/help.value"
+  | grep -vxE -- '--(format|log-format|cloud|client-assertion-alg|token-endpoint)' \
+  | sort -u >"$TMP/help.value"
 [ "$(wc -l <"$TMP/help.value")" -ge 8 ] && ok || fail "only $(wc -l <"$TMP/help.value") value options found in --help"
 cd "$TMP/d" || exit 1
 while read -r opt; do
