@@ -4,23 +4,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-const char *pl_strerror(enum pl_status st)
-{
-	switch(st) {
-	case PL_OK: return "success";
-	case PL_EUSAGE: return "usage error";
-	case PL_EINPUT: return "input error";
-	case PL_EAUTH: return "authentication failed";
-	case PL_EOUTPUT: return "output error";
-	case PL_ENOMEM: return "out of memory";
-	case PL_EINTERRUPTED: return "interrupted";
-	case PL_ELIMIT: return "size limit reached";
-	case PL_EFORMAT: return "malformed data";
-	case PL_EINTERNAL: return "internal error";
-	}
-	return "unknown error";
-}
-
 enum pl_status pl_fail(struct pl_err *err, enum pl_status st,
 		       const char *fmt, ...)
 {

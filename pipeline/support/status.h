@@ -45,9 +45,6 @@ struct pl_err {
 	char msg[PL_ERR_MAX];
 };
 
-/* A short constant name for a status ("usage error", ...). */
-const char *pl_strerror(enum pl_status st);
-
 /*
  * Record a message in err (printf-style) and return st, so a failing path
  * reads `return pl_fail(err, PL_EINPUT, "cannot open %s: %s", ...)`.
