@@ -178,7 +178,7 @@ static enum report_format own_format(const struct pipeline_config *cfg,
 {
 	enum report_format fmt;
 
-	return report_format_by_suffix(path, &fmt) ? fmt : cfg->format;
+	return report_format_has_known_suffix(path, &fmt) ? fmt : cfg->format;
 }
 
 static enum report_format summary_format(const struct pipeline_config *cfg)

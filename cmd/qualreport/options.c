@@ -122,7 +122,7 @@ static enum pl_status set_format(struct cli *cli, const struct cli_option *o,
 				 const char *v, struct pl_err *err)
 {
 	(void)o;
-	if(report_format_parse(v, &cli->cfg.format))
+	if(report_format_parse(v, &cli->cfg.format, NULL))
 		return pl_fail(err, PL_EUSAGE, "--format: unknown format '%s' "
 			       "(use csv, ndjson or ndjson.gz)", v);
 	cli->cfg.format_set = 1;

@@ -868,7 +868,7 @@ static enum pl_status read_manifest(struct previous *p, char want[65],
 			     p->path);
 		goto out;
 	}
-	if(report_format_parse(fmt, &p->format)) {
+	if(report_format_parse(fmt, &p->format, NULL)) {
 		st = pl_fail(err, PL_EINPUT, "%s: unknown detail format '%s'",
 			     p->path, fmt);
 		goto out;
@@ -1080,7 +1080,7 @@ enum pl_status previous_open(const char *path, struct previous **out,
 		st = read_manifest(p, want, err);
 		if(st)
 			goto fail;
-	} else if(report_format_by_suffix(path, &p->format)) {
+	} else if(report_format_has_known_suffix(path, &p->format)) {
 		p->detail = strdup(path);
 		if(!p->detail) {
 			st = oom(err);

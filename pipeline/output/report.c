@@ -20,14 +20,15 @@ struct report {
 	struct buf scratch; /* CSV working space */
 };
 
-static int has_suffix(const char *s, size_t len, const char *suffix)
+static bool has_suffix(const char *s, size_t len, const char *suffix)
 {
 	size_t n = strlen(suffix);
 
 	return len >= n && !strcasecmp(s + len - n, suffix);
 }
 
-int report_format_by_suffix(const char *path, enum report_format *out)
+bool report_format_has_known_suffix(const char *path,
+				    enum report_format *out)
 {
 	size_t len = path ? strlen(path) : 0;
 
@@ -40,18 +41,19 @@ int report_format_by_suffix(const char *path, enum report_format *out)
 	else if(has_suffix(path, len, ".csv"))
 		*out = REPORT_CSV;
 	else
-		return 0;
-	return 1;
+		return false;
+	return true;
 }
 
 enum report_format report_format_from_path(const char *path)
 {
 	enum report_format fmt;
 
-	return report_format_by_suffix(path, &fmt) ? fmt : REPORT_CSV;
+	return report_format_has_known_suffix(path, &fmt) ? fmt : REPORT_CSV;
 }
 
-int report_format_parse(const char *name, enum report_format *out)
+enum pl_status report_format_parse(const char *name, enum report_format *out,
+				   struct pl_err *err)
 {
 	static const enum report_format all[] = {REPORT_CSV, REPORT_NDJSON,
 						 REPORT_NDJSON_GZ};
@@ -59,10 +61,11 @@ int report_format_parse(const char *name, enum report_format *out)
 	for(size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++) {
 		if(!strcmp(name, report_format_name(all[i]))) {
 			*out = all[i];
-			return 0;
+			return PL_OK;
 		}
 	}
-	return -1;
+	return pl_fail(err, PL_EUSAGE, "unknown format '%s' (use csv, ndjson "
+		       "or ndjson.gz)", name ? name : "");
 }
 
 const char *report_format_name(enum report_format fmt)

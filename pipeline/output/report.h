@@ -38,10 +38,13 @@ enum report_format { REPORT_CSV = 0, REPORT_NDJSON, REPORT_NDJSON_GZ };
 /* From the path suffix: .csv, .ndjson/.jsonl, .ndjson.gz/.jsonl.gz; else
  * CSV. */
 enum report_format report_format_from_path(const char *path);
-/* 1 and *out when path ends in one of those suffixes, else 0. */
-int report_format_by_suffix(const char *path, enum report_format *out);
-/* "csv", "ndjson", "ndjson.gz" -> 0 and *out; else -1. */
-int report_format_parse(const char *name, enum report_format *out);
+/* True, and *out set, when path ends in one of those suffixes. */
+bool report_format_has_known_suffix(const char *path,
+				    enum report_format *out);
+/* "csv", "ndjson", "ndjson.gz" -> *out; else PL_EUSAGE ("unknown format
+ * 'x' (use csv, ndjson or ndjson.gz)"), *out unchanged. */
+enum pl_status report_format_parse(const char *name, enum report_format *out,
+				   struct pl_err *err);
 const char *report_format_name(enum report_format fmt);
 
 struct report_options {

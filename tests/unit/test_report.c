@@ -237,6 +237,7 @@ static void write_rejects(const char *path, struct report_stats *st)
 static void test_format_names(void **state)
 {
 	enum report_format f = REPORT_NDJSON;
+	struct pl_err err;
 
 	(void)state;
 	assert_int_equal(report_format_from_path("out.csv"), REPORT_CSV);
@@ -254,15 +255,24 @@ static void test_format_names(void **state)
 	assert_int_equal(report_format_from_path(".ndjson"), REPORT_NDJSON);
 	assert_int_equal(report_format_from_path("ndjson"), REPORT_CSV);
 
-	assert_int_equal(report_format_parse("ndjson.gz", &f), 0);
+	assert_int_equal(report_format_parse("ndjson.gz", &f, &err), PL_OK);
 	assert_int_equal(f, REPORT_NDJSON_GZ);
-	assert_int_equal(report_format_parse("csv", &f), 0);
+	assert_int_equal(report_format_parse("csv", &f, &err), PL_OK);
 	assert_int_equal(f, REPORT_CSV);
-	assert_int_equal(report_format_parse("ndjson", &f), 0);
+	assert_int_equal(report_format_parse("ndjson", &f, &err), PL_OK);
 	assert_int_equal(f, REPORT_NDJSON);
-	assert_int_equal(report_format_parse("json", &f), -1);
-	assert_int_equal(report_format_parse("", &f), -1);
-	assert_int_equal(report_format_parse(NULL, &f), -1);
+	assert_true(report_format_has_known_suffix("a.JSONL", &f));
+	assert_int_equal(f, REPORT_NDJSON);
+	f = REPORT_CSV;
+	assert_false(report_format_has_known_suffix("a.json", &f));
+	assert_false(report_format_has_known_suffix(NULL, &f));
+	assert_int_equal(f, REPORT_CSV);
+	f = REPORT_NDJSON;
+	assert_int_equal(report_format_parse("json", &f, &err), PL_EUSAGE);
+	assert_string_equal(err.msg, "unknown format 'json' (use csv, ndjson "
+			    "or ndjson.gz)");
+	assert_int_equal(report_format_parse("", &f, &err), PL_EUSAGE);
+	assert_int_equal(report_format_parse(NULL, &f, NULL), PL_EUSAGE);
 	assert_int_equal(f, REPORT_NDJSON);
 	assert_string_equal(report_format_name(REPORT_CSV), "csv");
 	assert_string_equal(report_format_name(REPORT_NDJSON), "ndjson");
