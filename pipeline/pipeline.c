@@ -226,8 +226,8 @@ static enum pl_status write_ready(struct run *run)
 			break;
 		}
 		st = report_write_tenant(run->detail, rec, run->err);
-		if(!st && summary_add_tenant(run->summary, rec))
-			st = pl_fail(run->err, PL_ENOMEM, "out of memory");
+		if(!st)
+			st = summary_add_tenant(run->summary, rec, run->err);
 		/* The page first: a change row gets the name of the tenant
 		 * it last saw. */
 		if(!st && run->html && html_add_tenant(run->html, i, rec))
@@ -518,9 +518,7 @@ static enum pl_status write_summary(struct run *run)
 
 	if(!run->summary_report)
 		return PL_OK;
-	e = summary_sorted(run->summary, &n);
-	if(!e && n == (size_t)-1)
-		return pl_fail(run->err, PL_ENOMEM, "out of memory");
+	st = summary_sorted(run->summary, &e, &n, run->err);
 	for(size_t i = 0; i < n && !st; i++)
 		st = report_write_summary_row(run->summary_report,
 					      e[i].qualification,
@@ -593,7 +591,7 @@ static enum pl_status write_html(struct run *run, int exit_code)
 	struct manifest_output outs[5];
 	struct manifest_counts counts;
 	struct html_facts f;
-	size_t n;
+	enum pl_status st;
 
 	memset(&f, 0, sizeof(f));
 	fill_counts(run, &counts);
@@ -611,19 +609,18 @@ static enum pl_status write_html(struct run *run, int exit_code)
 	f.manifest_path = cfg->manifest;
 	f.detail_path = strcmp(cfg->output, "-") ? cfg->output : NULL;
 	f.changes_path = cfg->changes;
-	f.summary = summary_sorted(run->summary, &n);
-	if(!f.summary && n == (size_t)-1)
-		return pl_fail(run->err, PL_ENOMEM, "out of memory");
-	f.nsummary = n;
+	st = summary_sorted(run->summary, &f.summary, &f.nsummary, run->err);
+	if(st)
+		return st;
 	if(run->changes) {
 		f.previous_path = previous_detail_path(run->previous);
 		f.previous_sha256 = previous_sha256(run->previous);
 		f.previous_tenants = changes_previous_tenants(run->changes);
-		f.previous_summary = summary_sorted(
-			changes_previous_summary(run->changes), &n);
-		if(!f.previous_summary && n == (size_t)-1)
-			return pl_fail(run->err, PL_ENOMEM, "out of memory");
-		f.nprevious_summary = n;
+		st = summary_sorted(changes_previous_summary(run->changes),
+				    &f.previous_summary,
+				    &f.nprevious_summary, run->err);
+		if(st)
+			return st;
 	}
 	return html_write(run->html, cfg->html, &f, &run->html_out, run->err);
 }
@@ -783,7 +780,8 @@ static void print_summary(struct run *run)
 	log_info("summary: %lu fetched, %lu resumed from journal: %lu "
 		 "answered, %lu not found, %lu failed", run->fetched,
 		 run->resumed, run->answered, run->not_found, run->failed);
-	e = summary_sorted(run->summary, &n);
+	/* Out of memory: no line by status, the rest is still worth it. */
+	summary_sorted(run->summary, &e, &n, NULL);
 	line[0] = '\0';
 	for(size_t i = 0; e && i < n && len < sizeof(line) - 1; i++) {
 		int k = snprintf(line + len, sizeof(line) - len, "%s%s%s%s %lu",
@@ -879,10 +877,9 @@ enum pl_status pipeline_run(const struct pipeline_config *cfg,
 		goto out;
 
 	fill_counts(&run, &counts);
-	if(!manifest_counts_tie_out(&counts, err)) {
-		st = PL_EINTERNAL;
+	st = manifest_counts_tie_out(&counts, err);
+	if(st)
 		goto out;
-	}
 	res->exit_code = run.failed ? QR_EXIT_FAILURES : QR_EXIT_OK;
 	st = commit_reports(&run, res->exit_code);
 	if(st)

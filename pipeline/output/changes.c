@@ -399,10 +399,9 @@ enum pl_status changes_new(struct previous *prev,
 		if(st)
 			break;
 		c->prev_tenants++;
-		if(summary_add_tenant(c->prev_summary, &rec)) {
-			st = pl_fail(err, PL_ENOMEM, "out of memory");
+		st = summary_add_tenant(c->prev_summary, &rec, err);
+		if(st)
 			break;
-		}
 		if(!tenantset_find(current, id, &index))
 			continue;
 		if(c->offsets[index] != NO_OFFSET) {

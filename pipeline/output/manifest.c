@@ -10,15 +10,15 @@
 #include "outfile.h"
 #include "report_impl.h"
 
-int manifest_counts_tie_out(const struct manifest_counts *c,
-			    struct pl_err *err)
+enum pl_status manifest_counts_tie_out(const struct manifest_counts *c,
+				       struct pl_err *err)
 {
 	unsigned long rows = c->valid + c->duplicate + c->invalid + c->blank;
 	unsigned long done = c->answered + c->not_found + c->failed;
 	char a[PL_ERR_MAX / 2] = "", b[PL_ERR_MAX / 2] = "";
 
 	if(rows == c->input_rows && done == c->valid)
-		return 1;
+		return PL_OK;
 	if(rows != c->input_rows)
 		snprintf(a, sizeof(a),
 			 "input_rows %lu != valid %lu + duplicate %lu + "
@@ -30,9 +30,8 @@ int manifest_counts_tie_out(const struct manifest_counts *c,
 			 "valid %lu != answered %lu + not_found %lu + "
 			 "failed %lu (%lu)",
 			 c->valid, c->answered, c->not_found, c->failed, done);
-	pl_fail(err, PL_EINTERNAL, "counts do not tie out: %s%s%s", a,
-		*a && *b ? "; " : "", b);
-	return 0;
+	return pl_fail(err, PL_EINTERNAL, "counts do not tie out: %s%s%s", a,
+		       *a && *b ? "; " : "", b);
 }
 
 void manifest_format_time(int64_t ms, char out[32])

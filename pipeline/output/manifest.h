@@ -59,11 +59,12 @@ struct manifest {
 };
 
 /*
- * 1 when the counts tie out: input_rows = valid + duplicate + invalid +
- * blank and valid = answered + not_found + failed. Else 0 and a message.
+ * PL_OK when the counts tie out: input_rows = valid + duplicate + invalid
+ * + blank and valid = answered + not_found + failed. Else PL_EINTERNAL
+ * with both sums in the message.
  */
-int manifest_counts_tie_out(const struct manifest_counts *c,
-			    struct pl_err *err);
+enum pl_status manifest_counts_tie_out(const struct manifest_counts *c,
+				       struct pl_err *err);
 
 /* Write atomically (temporary file, fsync, rename). PL_EOUTPUT on error. */
 enum pl_status manifest_write(const char *path, const struct manifest *m,

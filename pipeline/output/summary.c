@@ -1,5 +1,6 @@
 #include "summary.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ struct summary {
 	unsigned long serial;
 	struct summary_entry *sorted;
 	size_t nsorted;
-	int dirty; /* sorted is stale */
+	bool dirty; /* sorted is stale */
 };
 
 static const char *str_or_empty(const char *s)
@@ -95,13 +96,13 @@ static size_t probe(const struct summary *s, const char *q, const char *st,
 	return i;
 }
 
-static int grow_table(struct summary *s)
+static bool grow_table(struct summary *s)
 {
 	size_t tcap = s->tcap * 2;
 	size_t *table = calloc(tcap, sizeof(*table));
 
 	if(!table)
-		return -1;
+		return false;
 	free(s->table);
 	s->table = table;
 	s->tcap = tcap;
@@ -112,10 +113,11 @@ static int grow_table(struct summary *s)
 			j = (j + 1) & (tcap - 1);
 		table[j] = i + 1;
 	}
-	return 0;
+	return true;
 }
 
-static char *dup_nonempty(const char *s, int *ok)
+/* A copy of s, NULL for ""; *ok cleared when the copy failed. */
+static char *dup_nonempty(const char *s, bool *ok)
 {
 	char *copy;
 
@@ -123,25 +125,27 @@ static char *dup_nonempty(const char *s, int *ok)
 		return NULL;
 	copy = strdup(s);
 	if(!copy)
-		*ok = 0;
+		*ok = false;
 	return copy;
 }
 
-/* The pair's index, inserting it with count 0; -1 on ENOMEM. */
-static long find_or_add(struct summary *s, const char *qual,
-			const char *status)
+/* The pair's index in *at, inserting it with count 0; false on ENOMEM. */
+static bool find_or_add(struct summary *s, const char *qual,
+			const char *status, size_t *at)
 {
 	const char *q = str_or_empty(qual), *st = str_or_empty(status);
 	size_t hash = pair_hash(q, st);
 	size_t slot = probe(s, q, st, hash);
 	struct pair p;
-	int ok = 1;
+	bool ok = true;
 
-	if(s->table[slot])
-		return (long)(s->table[slot] - 1);
+	if(s->table[slot]) {
+		*at = s->table[slot] - 1;
+		return true;
+	}
 	if((s->npairs + 1) * 2 > s->tcap) {
-		if(grow_table(s))
-			return -1;
+		if(!grow_table(s))
+			return false;
 		slot = probe(s, q, st, hash);
 	}
 	if(s->npairs == s->cap) {
@@ -149,7 +153,7 @@ static long find_or_add(struct summary *s, const char *qual,
 		struct pair *grown = realloc(s->pairs, cap * sizeof(*grown));
 
 		if(!grown)
-			return -1;
+			return false;
 		s->pairs = grown;
 		s->cap = cap;
 	}
@@ -158,41 +162,49 @@ static long find_or_add(struct summary *s, const char *qual,
 	if(!ok) {
 		free(p.qualification);
 		free(p.vetting_status);
-		return -1;
+		return false;
 	}
 	p.hash = hash;
 	p.count = 0;
 	p.stamp = 0;
 	s->pairs[s->npairs] = p;
 	s->table[slot] = ++s->npairs;
-	return (long)(s->npairs - 1);
+	*at = s->npairs - 1;
+	return true;
 }
 
-int summary_add_tenant(struct summary *s, const struct tenant_record *rec)
+enum pl_status summary_add_tenant(struct summary *s,
+				  const struct tenant_record *rec,
+				  struct pl_err *err)
 {
+	size_t at;
+
 	/*
 	 * First make sure every pair exists (the only step that allocates),
 	 * then count: a failure leaves the counts as they were; pairs left
 	 * at count 0 are never listed.
 	 */
 	for(size_t i = 0; i < rec->nrows; i++)
-		if(find_or_add(s, rec->rows[i].qualification,
-			       rec->rows[i].vetting_status) < 0)
-			return -1;
+		if(!find_or_add(s, rec->rows[i].qualification,
+				rec->rows[i].vetting_status, &at))
+			return pl_fail(err, PL_ENOMEM, "out of memory counting "
+				       "tenant %s for the summary",
+				       rec->tenant_id);
 	/* The stamp makes a tenant count once per distinct pair. */
 	s->serial++;
 	for(size_t i = 0; i < rec->nrows; i++) {
-		struct pair *p = &s->pairs[find_or_add(
-			s, rec->rows[i].qualification,
-			rec->rows[i].vetting_status)];
+		struct pair *p;
 
+		find_or_add(s, rec->rows[i].qualification,
+			    rec->rows[i].vetting_status, &at);
+		p = &s->pairs[at];
 		if(p->stamp != s->serial) {
 			p->stamp = s->serial;
 			p->count++;
-			s->dirty = 1;
+			s->dirty = true;
 		}
 	}
-	return 0;
+	return PL_OK;
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -207,21 +219,26 @@ static int entry_cmp(const void *a, const void *b)
 		      str_or_empty(y->vetting_status));
 }
 
-const struct summary_entry *summary_sorted(struct summary *s, size_t *n)
+enum pl_status summary_sorted(struct summary *s,
+			      const struct summary_entry **out, size_t *n,
+			      struct pl_err *err)
 {
 	struct summary_entry *sorted;
 	size_t count = 0;
 
 	if(!s->dirty) {
+		*out = s->sorted;
 		*n = s->nsorted;
-		return s->sorted;
+		return PL_OK;
 	}
 	for(size_t i = 0; i < s->npairs; i++)
 		count += s->pairs[i].count > 0;
 	sorted = count ? malloc(count * sizeof(*sorted)) : NULL;
 	if(count && !sorted) {
-		*n = (size_t)-1;
-		return NULL;
+		*out = NULL;
+		*n = 0;
+		return pl_fail(err, PL_ENOMEM, "out of memory sorting the "
+			       "summary");
 	}
 	count = 0;
 	for(size_t i = 0; i < s->npairs; i++) {
@@ -238,7 +255,8 @@ const struct summary_entry *summary_sorted(struct summary *s, size_t *n)
 	free(s->sorted);
 	s->sorted = sorted;
 	s->nsorted = count;
-	s->dirty = 0;
+	s->dirty = false;
+	*out = sorted;
 	*n = count;
-	return sorted;
+	return PL_OK;
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "record.h"
+#include "status.h"
 
 struct summary_entry {
 	const char *qualification;  /* NULL = empty */
@@ -22,14 +23,17 @@ struct summary;
 
 struct summary *summary_new(void);
 void summary_free(struct summary *s); /* NULL is a no-op */
-/* 0, or -1 on allocation failure. */
-int summary_add_tenant(struct summary *s, const struct tenant_record *rec);
+/* Count rec's pairs. PL_ENOMEM leaves every count as it was. */
+enum pl_status summary_add_tenant(struct summary *s,
+				  const struct tenant_record *rec,
+				  struct pl_err *err);
 /*
- * The entries, sorted; *n set to their number. The array and its strings
- * are owned by s and valid until the next summary_add_tenant or free.
- * NULL with *n == 0 when empty (or on allocation failure: then returns
- * NULL and *n is (size_t)-1).
+ * The entries, sorted: *out and their number *n (*out NULL when there are
+ * none). The array and its strings are owned by s and valid until the
+ * next summary_add_tenant or free. PL_ENOMEM: *out NULL and *n 0.
  */
-const struct summary_entry *summary_sorted(struct summary *s, size_t *n);
+enum pl_status summary_sorted(struct summary *s,
+			      const struct summary_entry **out, size_t *n,
+			      struct pl_err *err);
 
 #endif

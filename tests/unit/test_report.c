@@ -204,8 +204,9 @@ static void write_summary(struct fixture *fx, const char *path,
 
 	assert_non_null(s);
 	for(int i = 0; i < NRECS; i++)
-		assert_int_equal(summary_add_tenant(s, &fx->recs[i]), 0);
-	e = summary_sorted(s, &n);
+		assert_int_equal(summary_add_tenant(s, &fx->recs[i], NULL),
+				 PL_OK);
+	assert_int_equal(summary_sorted(s, &e, &n, NULL), PL_OK);
 	assert_int_equal(n, 8);
 	assert_int_equal(report_open_summary(path, &opt, &r, &err), PL_OK);
 	for(size_t i = 0; i < n; i++)
