@@ -952,7 +952,9 @@ static enum pl_status deliver(struct csvin *in, struct csvin_event *ev,
 			      struct pl_err *err)
 {
 	const char *reason;
-	int added;
+	struct pl_err why;
+	enum pl_status st;
+	bool added;
 
 	ev->line = in->ready_line;
 	if(in->ready == READY_BLANK) {
@@ -979,11 +981,10 @@ static enum pl_status deliver(struct csvin *in, struct csvin_event *ev,
 		in->counts.rejects++;
 		goto out;
 	}
-	added = tenantset_add(in->seen, ev->tenant_bytes);
-	if(added < 0)
-		return pl_fail(err, PL_ENOMEM,
-			       "out of memory adding tenants from %s",
-			       in->name);
+	st = tenantset_add(in->seen, ev->tenant_bytes, &added, &why);
+	if(st)
+		return pl_fail(err, st, "cannot add the tenant on line %lu of "
+			       "%s: %s", ev->line, in->name, why.msg);
 	ev->value = NULL;
 	ev->value_len = 0;
 	if(added) {

@@ -684,19 +684,19 @@ static enum pl_status start_tenant(struct reader *r, const struct row *row,
 		return pl_fail(err, PL_EINPUT, "%s: request_id '%s' is not a "
 			       "GUID", where(r, row->line, row->off, at,
 					     sizeof(at)), excerpt(req, got));
-	if(tenant_record_set_error(rec, row->f[C_ERROR].data))
-		return oom(err);
-	return PL_OK;
+	return tenant_record_set_error(rec, row->f[C_ERROR].data, err);
 }
 
 static enum pl_status add_row(struct tenant_record *rec, const struct row *row,
 			      struct pl_err *err)
 {
 	const char *q = row->f[C_QUAL].data, *s = row->f[C_STATUS].data;
+	enum pl_status st;
 
-	if(tenant_record_add_row(rec, q, s, row->f[C_REASON].data,
-				 row->f[C_DATE].data))
-		return oom(err);
+	st = tenant_record_add_row(rec, q, s, row->f[C_REASON].data,
+				   row->f[C_DATE].data, err);
+	if(st)
+		return st;
 	if(!*q && !strcmp(s, "Error"))
 		rec->outcome = OUTCOME_FAILED;
 	else if(!*q && !strcmp(s, "NotFound") &&

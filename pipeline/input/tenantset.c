@@ -86,13 +86,13 @@ static size_t find_slot(const struct tenantset *set, const uint8_t id[16],
 	}
 }
 
-static int grow_table(struct tenantset *set)
+static bool grow_table(struct tenantset *set)
 {
 	size_t size = (set->mask + 1) * 2;
 	uint32_t *table = calloc(size, sizeof(*table));
 
 	if(!table)
-		return -1;
+		return false;
 	for(size_t k = 0; k < set->count; k++) {
 		size_t i = (size_t)hash_id(set->ids[k]) & (size - 1);
 
@@ -103,40 +103,47 @@ static int grow_table(struct tenantset *set)
 	free(set->table);
 	set->table = table;
 	set->mask = size - 1;
-	return 0;
+	return true;
 }
 
-int tenantset_add(struct tenantset *set, const uint8_t id[16])
+enum pl_status tenantset_add(struct tenantset *set, const uint8_t id[16],
+			     bool *added, struct pl_err *err)
 {
 	uint64_t h = hash_id(id);
 	size_t slot = find_slot(set, id, h);
 
+	*added = false;
 	if(set->table[slot])
-		return 0;
+		return PL_OK;
 	if(set->count >= MAX_IDS)
-		return -1;
+		return pl_fail(err, PL_ELIMIT, "more than %zu tenants",
+			       MAX_IDS);
 	if(set->count == set->cap) {
 		size_t cap = set->cap + set->cap / 2;
 		uint8_t (*ids)[16] = realloc(set->ids, cap * sizeof(*ids));
 
 		if(!ids)
-			return -1;
+			goto nomem;
 		set->ids = ids;
 		set->cap = cap;
 	}
 	/* Keep the load at or under 0.7 after this insert. */
 	if((set->count + 1) * 10 > (set->mask + 1) * 7) {
-		if(grow_table(set))
-			return -1;
+		if(!grow_table(set))
+			goto nomem;
 		slot = find_slot(set, id, h);
 	}
 	memcpy(set->ids[set->count], id, 16);
 	set->count++;
 	set->table[slot] = (uint32_t)set->count;
-	return 1;
+	*added = true;
+	return PL_OK;
+nomem:
+	return pl_fail(err, PL_ENOMEM, "out of memory at %zu tenants",
+		       set->count);
 }
 
-int tenantset_contains(const struct tenantset *set, const uint8_t id[16])
+bool tenantset_has(const struct tenantset *set, const uint8_t id[16])
 {
 	return set->table[find_slot(set, id, hash_id(id))] != 0;
 }

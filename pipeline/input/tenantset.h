@@ -14,14 +14,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "status.h"
+
 struct tenantset;
 
 struct tenantset *tenantset_new(void);
 void tenantset_free(struct tenantset *set); /* NULL is a no-op */
-/* 1 when the ID was new (appended), 0 when already present, -1 on
- * allocation failure (set unchanged). */
-int tenantset_add(struct tenantset *set, const uint8_t id[16]);
-int tenantset_contains(const struct tenantset *set, const uint8_t id[16]);
+/* Append id unless present; *added says which. PL_ENOMEM, or PL_ELIMIT
+ * past 4,294,967,294 IDs: the set is unchanged. */
+enum pl_status tenantset_add(struct tenantset *set, const uint8_t id[16],
+			     bool *added, struct pl_err *err);
+bool tenantset_has(const struct tenantset *set, const uint8_t id[16]);
 /* true and *index (its position in input order) when the ID is in the
  * set. */
 bool tenantset_find(const struct tenantset *set, const uint8_t id[16],

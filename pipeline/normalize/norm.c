@@ -53,8 +53,8 @@ static enum pl_status single_row(struct tenant_record *rec,
 				 enum tenant_outcome outcome)
 {
 	clear_answer(rec);
-	if(tenant_record_add_row(rec, NULL, status, NULL, NULL) ||
-	   tenant_record_set_error(rec, error)) {
+	if(tenant_record_add_row(rec, NULL, status, NULL, NULL, NULL) ||
+	   tenant_record_set_error(rec, error, NULL)) {
 		clear_answer(rec);
 		return PL_ENOMEM;
 	}
@@ -439,7 +439,7 @@ static int add_entry(struct tenant_record *rec, struct json_object *e,
 		}
 	}
 	if(tenant_record_add_row(rec, val[F_QUAL], val[F_STATUS],
-				 val[F_REASON], dateout))
+				 val[F_REASON], dateout, NULL))
 		return -2;
 	return 0;
 }

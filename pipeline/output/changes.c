@@ -491,7 +491,7 @@ enum pl_status changes_add_gone(struct changes *c, struct pl_err *err)
 		if(st || end)
 			break;
 		st = tenant_bytes(c->prev, &rec, id, err);
-		if(!st && !tenantset_contains(c->current, id))
+		if(!st && !tenantset_has(c->current, id))
 			st = changes_diff(&rec, NULL, &c->fan, err);
 	}
 	tenant_record_release(&rec);

@@ -388,7 +388,7 @@ static enum rec_check read_record(const struct journal *j,
 			cell[c] = v ? json_object_get_string(v) : NULL;
 		}
 		if(rec && tenant_record_add_row(rec, cell[0], cell[1], cell[2],
-						cell[3]))
+						cell[3], NULL))
 			return REC_NOMEM;
 	}
 	if(!rec)
@@ -399,7 +399,7 @@ static enum rec_check read_record(const struct journal *j,
 	rec->http_status = (long)http;
 	rec->attempts = (unsigned)attempts;
 	rec->outcome = (enum tenant_outcome)outcome;
-	if(tenant_record_set_error(rec, error))
+	if(tenant_record_set_error(rec, error, NULL))
 		return REC_NOMEM;
 	return REC_OK;
 bad_row:

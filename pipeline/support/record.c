@@ -1,5 +1,6 @@
 #include "record.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,7 @@ void tenant_record_release(struct tenant_record *rec)
 }
 
 /* Copy s, mapping "" to NULL; *ok cleared on allocation failure. */
-static char *dup_or_null(const char *s, int *ok)
+static char *dup_or_null(const char *s, bool *ok)
 {
 	char *copy;
 
@@ -36,17 +37,20 @@ static char *dup_or_null(const char *s, int *ok)
 		return NULL;
 	copy = strdup(s);
 	if(!copy)
-		*ok = 0;
+		*ok = false;
 	return copy;
 }
 
-int tenant_record_add_row(struct tenant_record *rec, const char *qualification,
-			  const char *vetting_status, const char *vetting_reason,
-			  const char *vetting_created_date)
+enum pl_status tenant_record_add_row(struct tenant_record *rec,
+				     const char *qualification,
+				     const char *vetting_status,
+				     const char *vetting_reason,
+				     const char *vetting_created_date,
+				     struct pl_err *err)
 {
 	struct qual_row row;
 	struct qual_row *grown;
-	int ok = 1;
+	bool ok = true;
 
 	row.qualification = dup_or_null(qualification, &ok);
 	row.vetting_status = dup_or_null(vetting_status, &ok);
@@ -62,27 +66,31 @@ int tenant_record_add_row(struct tenant_record *rec, const char *qualification,
 			rec->rows = grown;
 			rec->_rows_cap = cap;
 		} else {
-			ok = 0;
+			ok = false;
 		}
 	}
 	if(!ok) {
 		row_release(&row);
-		return -1;
+		return pl_fail(err, PL_ENOMEM, "out of memory adding row %zu "
+			       "of tenant %s", rec->nrows + 1, rec->tenant_id);
 	}
 	rec->rows[rec->nrows++] = row;
-	return 0;
+	return PL_OK;
 }
 
-int tenant_record_set_error(struct tenant_record *rec, const char *msg)
+enum pl_status tenant_record_set_error(struct tenant_record *rec,
+				       const char *msg, struct pl_err *err)
 {
 	char *copy = NULL;
 
 	if(msg && *msg) {
 		copy = strdup(msg);
 		if(!copy)
-			return -1;
+			return pl_fail(err, PL_ENOMEM, "out of memory keeping "
+				       "the error of tenant %s",
+				       rec->tenant_id);
 	}
 	free(rec->error);
 	rec->error = copy;
-	return 0;
+	return PL_OK;
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "status.h"
+
 #define GUID_STR_LEN 36 /* 8-4-4-4-12, lowercase, no braces */
 
 /* How a tenant ended, for the counts and the exit code. */
@@ -48,12 +50,17 @@ void tenant_record_init(struct tenant_record *rec);
 void tenant_record_release(struct tenant_record *rec);
 /*
  * Append a row, copying the strings (NULL or "" both stored as NULL).
- * Returns 0, or -1 on allocation failure (record unchanged).
+ * PL_ENOMEM leaves the record unchanged.
  */
-int tenant_record_add_row(struct tenant_record *rec, const char *qualification,
-			  const char *vetting_status, const char *vetting_reason,
-			  const char *vetting_created_date);
-/* Replace rec->error with a copy of msg (NULL clears). 0 or -1 (ENOMEM). */
-int tenant_record_set_error(struct tenant_record *rec, const char *msg);
+enum pl_status tenant_record_add_row(struct tenant_record *rec,
+				     const char *qualification,
+				     const char *vetting_status,
+				     const char *vetting_reason,
+				     const char *vetting_created_date,
+				     struct pl_err *err);
+/* Replace rec->error with a copy of msg (NULL clears). PL_ENOMEM leaves
+ * the old one. */
+enum pl_status tenant_record_set_error(struct tenant_record *rec,
+				       const char *msg, struct pl_err *err);
 
 #endif

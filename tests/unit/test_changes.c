@@ -76,13 +76,15 @@ static void rec_init(struct tenant_record *r, const char *tenant,
 			 : outcome == OUTCOME_FAILED ? 503 : 200;
 	r->attempts = 1;
 	if(outcome == OUTCOME_FAILED)
-		assert_int_equal(tenant_record_set_error(r, "HTTP 503"), 0);
+		assert_int_equal(tenant_record_set_error(r, "HTTP 503", NULL),
+				 PL_OK);
 }
 
 static void row(struct tenant_record *r, const char *q, const char *st,
 		const char *reason, const char *date)
 {
-	assert_int_equal(tenant_record_add_row(r, q, st, reason, date), 0);
+	assert_int_equal(tenant_record_add_row(r, q, st, reason, date, NULL),
+			 PL_OK);
 }
 
 /* Tenant-level records: None, NotFound, Error. */
@@ -497,7 +499,10 @@ static enum pl_status run(const char *prev_path, const char *out,
 		uint8_t id[16];
 
 		assert_null(guid_canonicalize(cur[i].tenant_id, 36, NULL, id));
-		assert_int_equal(tenantset_add(set, id), 1);
+		bool added;
+
+		assert_int_equal(tenantset_add(set, id, &added, NULL), PL_OK);
+		assert_true(added);
 	}
 	st = previous_open(prev_path, &prev, err);
 	if(!st)

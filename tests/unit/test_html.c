@@ -67,7 +67,8 @@ static void test_escape(void **state)
 static void add(struct tenant_record *r, const char *q, const char *st,
 		const char *reason, const char *date)
 {
-	assert_int_equal(tenant_record_add_row(r, q, st, reason, date), 0);
+	assert_int_equal(tenant_record_add_row(r, q, st, reason, date, NULL),
+			 PL_OK);
 }
 
 static void tenant(struct tenant_record *r, unsigned n,
@@ -242,8 +243,9 @@ static void test_page(void **state)
 	/* 4: Error with a hostile API description */
 	tenant(&r, 4, OUTCOME_FAILED);
 	add(&r, NULL, "Error", NULL, NULL);
-	assert_int_equal(tenant_record_set_error(&r, "20002: " HOSTILE_IMG),
-			 0);
+	assert_int_equal(tenant_record_set_error(&r, "20002: " HOSTILE_IMG,
+						 NULL),
+			 PL_OK);
 	feed(&pg, 4, &r);
 	/* 5: an unknown status, Approved and None */
 	tenant(&r, 5, OUTCOME_ANSWERED);
@@ -375,7 +377,8 @@ static void test_bounded_lists(void **state)
 		feed(&pg, 20000 + i, &r);
 		tenant(&r, 30000 + i, OUTCOME_FAILED);
 		add(&r, NULL, "Error", NULL, NULL);
-		assert_int_equal(tenant_record_set_error(&r, "timeout"), 0);
+		assert_int_equal(tenant_record_set_error(&r, "timeout", NULL),
+				 PL_OK);
 		feed(&pg, 30000 + i, &r);
 	}
 	for(unsigned i = 0; i < 1200; i++)

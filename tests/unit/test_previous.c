@@ -78,7 +78,8 @@ static void write_text(const char *path, const char *text)
 static void add(struct tenant_record *r, const char *q, const char *st,
 		const char *reason, const char *date)
 {
-	assert_int_equal(tenant_record_add_row(r, q, st, reason, date), 0);
+	assert_int_equal(tenant_record_add_row(r, q, st, reason, date, NULL),
+			 PL_OK);
 }
 
 static void set(struct tenant_record *r, unsigned n, long http,
@@ -92,7 +93,7 @@ static void set(struct tenant_record *r, unsigned n, long http,
 	r->http_status = http;
 	r->attempts = attempts;
 	r->outcome = o;
-	assert_int_equal(tenant_record_set_error(r, error), 0);
+	assert_int_equal(tenant_record_set_error(r, error, NULL), PL_OK);
 }
 
 /* Tenant n of a deterministic set: every shape a detail report has. */

@@ -44,7 +44,8 @@ struct fixture {
 static void add_row(struct tenant_record *r, const char *q, const char *st,
 		    const char *reason, const char *date)
 {
-	assert_int_equal(tenant_record_add_row(r, q, st, reason, date), 0);
+	assert_int_equal(tenant_record_add_row(r, q, st, reason, date, NULL),
+			 PL_OK);
 }
 
 static void set_tenant(struct tenant_record *r, int n, long http,
@@ -58,7 +59,7 @@ static void set_tenant(struct tenant_record *r, int n, long http,
 			 "9f000000-0000-5000-8000-%012d", n);
 	r->http_status = http;
 	r->attempts = attempts;
-	assert_int_equal(tenant_record_set_error(r, error), 0);
+	assert_int_equal(tenant_record_set_error(r, error, NULL), PL_OK);
 }
 
 /* The tenants behind tests/golden/detail*.{csv,ndjson}. */

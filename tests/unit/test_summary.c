@@ -27,8 +27,9 @@ static void add(struct summary *s, int npairs, ...)
 		const char *q = va_arg(ap, const char *);
 		const char *st = va_arg(ap, const char *);
 
-		assert_int_equal(tenant_record_add_row(&rec, q, st, "r", NULL),
-				 0);
+		assert_int_equal(tenant_record_add_row(&rec, q, st, "r", NULL,
+						       NULL),
+				 PL_OK);
 	}
 	va_end(ap);
 	assert_int_equal(summary_add_tenant(s, &rec, NULL), PL_OK);
