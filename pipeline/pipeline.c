@@ -354,15 +354,13 @@ static enum pl_status job_done(void *ctx, const struct fetch_result *res,
 	rec->http_status = res->http_status;
 	rec->attempts = res->attempts;
 	if(res->failure)
-		st = norm_failure(res->failure, rec);
+		st = norm_failure(res->failure, rec, err);
 	else
 		st = norm_answer(res->http_status, res->body, res->body_len,
-				 rec);
+				 rec, err);
 	if(!st && run->journal)
 		st = journal_append(run->journal, (size_t)res->seq, rec, err);
 	if(st) {
-		if(st == PL_ENOMEM)
-			pl_fail(err, st, "out of memory");
 		tenant_record_release(rec);
 		free(rec);
 		return st;

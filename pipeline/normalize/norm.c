@@ -1,5 +1,6 @@
 #include "norm.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,25 +45,31 @@ static void clear_answer(struct tenant_record *rec)
 	rec->attempts = attempts;
 }
 
+static enum pl_status oom(struct tenant_record *rec, struct pl_err *err)
+{
+	clear_answer(rec);
+	return pl_fail(err, PL_ENOMEM, "out of memory normalizing the answer "
+		       "for tenant %s", rec->tenant_id);
+}
+
 /*
  * Make rec exactly one row (qualification NULL, status) with error and
  * outcome. On ENOMEM rec is left without rows.
  */
 static enum pl_status single_row(struct tenant_record *rec,
 				 const char *status, const char *error,
-				 enum tenant_outcome outcome)
+				 enum tenant_outcome outcome,
+				 struct pl_err *err)
 {
 	clear_answer(rec);
 	if(tenant_record_add_row(rec, NULL, status, NULL, NULL, NULL) ||
-	   tenant_record_set_error(rec, error, NULL)) {
-		clear_answer(rec);
-		return PL_ENOMEM;
-	}
+	   tenant_record_set_error(rec, error, NULL))
+		return oom(rec, err);
 	rec->outcome = outcome;
 	return PL_OK;
 }
 
-static int is_ws(unsigned char c)
+static bool is_ws(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
 	       c == '\f';
@@ -73,9 +80,9 @@ static int is_ws(unsigned char c)
  * the first other byte (n when none). *open is set when the bytes end
  * inside a block comment.
  */
-static size_t skip_filler(const char *p, size_t n, size_t i, int *open)
+static size_t skip_filler(const char *p, size_t n, size_t i, bool *open)
 {
-	*open = 0;
+	*open = false;
 	for(;;) {
 		while(i < n && is_ws((unsigned char)p[i]))
 			i++;
@@ -93,7 +100,7 @@ static size_t skip_filler(const char *p, size_t n, size_t i, int *open)
 			while(j + 1 < n && !(p[j] == '*' && p[j + 1] == '/'))
 				j++;
 			if(j + 1 >= n) {
-				*open = 1;
+				*open = true;
 				return n;
 			}
 			i = j + 2;
@@ -154,30 +161,32 @@ static const char *type_word(struct json_object *o)
 }
 
 /*
- * Parse exactly len bytes of body (a leading BOM skipped) into *out.
- * Returns 0 and the value (NULL for JSON null), -1 with a short,
- * printable reason in why (WHY_MAX bytes), or -2 when the tokener cannot
- * be allocated. A body of only white space and comments is "empty".
+ * Parse exactly len bytes of body (a leading BOM skipped) into *out (NULL
+ * for JSON null). A body that is not one JSON value leaves why (WHY_MAX
+ * bytes, else "") with a short, printable reason. PL_ENOMEM when the
+ * tokener cannot be allocated. A body of only white space and comments
+ * is "empty".
  */
-static int parse_body(const char *body, size_t len, struct json_object **out,
-		      char *why)
+static enum pl_status parse_body(const char *body, size_t len,
+				 struct json_object **out, char *why)
 {
 	struct json_tokener *tok = NULL;
 	struct json_object *obj = NULL;
 	enum json_tokener_error jerr;
 	size_t start = 0, end;
-	int open, rc = -1;
+	bool open;
 
 	*out = NULL;
+	why[0] = '\0';
 	if(len > NORM_MAX_BODY) {
 		snprintf(why, WHY_MAX, "body larger than 8 MiB");
-		return -1;
+		return PL_OK;
 	}
 	if(len >= sizeof(bom) && !memcmp(body, bom, sizeof(bom)))
 		start = sizeof(bom);
 	if(skip_filler(body, len, start, &open) == len && !open) {
 		snprintf(why, WHY_MAX, "unexpected body: empty");
-		return -1;
+		return PL_OK;
 	}
 	/*
 	 * A fresh tokener per call: measured, reusing one saves ~0.2 us of
@@ -185,7 +194,7 @@ static int parse_body(const char *body, size_t len, struct json_object **out,
 	 */
 	tok = json_tokener_new_ex(PARSE_DEPTH);
 	if(!tok)
-		return -2;
+		return PL_ENOMEM;
 	json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, body + start, (int)(len - start));
 	jerr = json_tokener_get_error(tok);
@@ -223,30 +232,29 @@ static int parse_body(const char *body, size_t len, struct json_object **out,
 	}
 	*out = obj;
 	obj = NULL;
-	rc = 0;
 out:
 	json_object_put(obj);
 	json_tokener_free(tok);
-	return rc;
+	return PL_OK;
 }
 
 /* The member of object o whose key equals name ignoring case, or NULL. */
 static struct json_object *get_ci(struct json_object *o, const char *name,
-				  int *found)
+				  bool *found)
 {
 	struct json_object_iterator it = json_object_iter_begin(o);
 	struct json_object_iterator stop = json_object_iter_end(o);
 	struct json_object *val = NULL;
 
 	if(found)
-		*found = 0;
+		*found = false;
 	/* Last match wins, as with json-c's own duplicate keys. */
 	for(; !json_object_iter_equal(&it, &stop);
 	    json_object_iter_next(&it)) {
 		if(!strcasecmp(json_object_iter_peek_name(&it), name)) {
 			val = json_object_iter_peek_value(&it);
 			if(found)
-				*found = 1;
+				*found = true;
 		}
 	}
 	return val;
@@ -289,28 +297,28 @@ static const char *str_member(struct json_object *o, const char *name,
 }
 
 /*
- * The API error text of a parsed body (see norm_api_error). *oom is set
- * when NULL comes from a failed allocation.
+ * The API error text of a parsed body (see norm_api_error) in *text, NULL
+ * when there is none. PL_ENOMEM (no message: the caller knows whose body
+ * it was).
  */
-static char *api_text(struct json_object *o, int *oom)
+static enum pl_status api_text(struct json_object *o, char **text)
 {
 	const char *code = NULL, *desc = NULL, *msg;
 	size_t ncode = 0, ndesc = 0, nmsg = 0;
 	struct json_object *c;
-	char *joined, *text;
+	char *joined;
 
-	*oom = 0;
+	*text = NULL;
 	if(json_object_is_type(o, json_type_string)) {
 		if(!json_object_get_string_len(o))
-			return NULL;
-		text = sanitized_copy(json_object_get_string(o),
-				      (size_t)json_object_get_string_len(o),
-				      API_TEXT_MAX);
-		*oom = !text;
-		return text;
+			return PL_OK;
+		*text = sanitized_copy(json_object_get_string(o),
+				       (size_t)json_object_get_string_len(o),
+				       API_TEXT_MAX);
+		return *text ? PL_OK : PL_ENOMEM;
 	}
 	if(!json_object_is_type(o, json_type_object))
-		return NULL;
+		return PL_OK;
 	c = get_ci(o, "code", NULL);
 	/* A number as json-c prints it (a double as the body spelled it). */
 	if(json_object_is_type(c, json_type_int) ||
@@ -325,43 +333,43 @@ static char *api_text(struct json_object *o, int *oom)
 		/* The 429 shape {statusCode, message}. */
 		msg = str_member(o, "message", &nmsg);
 		if(!msg)
-			return NULL;
-		text = sanitized_copy(msg, nmsg, API_TEXT_MAX);
-		*oom = !text;
-		return text;
+			return PL_OK;
+		*text = sanitized_copy(msg, nmsg, API_TEXT_MAX);
+	} else if(!code || !desc) {
+		*text = code ? sanitized_copy(code, ncode, API_TEXT_MAX)
+			     : sanitized_copy(desc, ndesc, API_TEXT_MAX);
+	} else {
+		joined = malloc(ncode + 2 + ndesc + 1);
+		if(!joined)
+			return PL_ENOMEM;
+		memcpy(joined, code, ncode);
+		memcpy(joined + ncode, ": ", 2);
+		memcpy(joined + ncode + 2, desc, ndesc);
+		*text = sanitized_copy(joined, ncode + 2 + ndesc,
+				       API_TEXT_MAX);
+		free(joined);
 	}
-	if(!code || !desc) {
-		text = code ? sanitized_copy(code, ncode, API_TEXT_MAX)
-			    : sanitized_copy(desc, ndesc, API_TEXT_MAX);
-		*oom = !text;
-		return text;
-	}
-	joined = malloc(ncode + 2 + ndesc + 1);
-	if(!joined) {
-		*oom = 1;
-		return NULL;
-	}
-	memcpy(joined, code, ncode);
-	memcpy(joined + ncode, ": ", 2);
-	memcpy(joined + ncode + 2, desc, ndesc);
-	text = sanitized_copy(joined, ncode + 2 + ndesc, API_TEXT_MAX);
-	free(joined);
-	*oom = !text;
-	return text;
+	return *text ? PL_OK : PL_ENOMEM;
 }
 
-char *norm_api_error(const char *body, size_t len)
+enum pl_status norm_api_error(const char *body, size_t len, char **text,
+			      struct pl_err *err)
 {
 	struct json_object *o;
 	char why[WHY_MAX];
-	char *text;
-	int oom;
+	enum pl_status st;
 
-	if(!body || parse_body(body, len, &o, why))
-		return NULL;
-	text = api_text(o, &oom);
-	json_object_put(o);
-	return text;
+	*text = NULL;
+	if(!body)
+		return PL_OK;
+	st = parse_body(body, len, &o, why);
+	if(!st && !why[0]) {
+		st = api_text(o, text);
+		json_object_put(o);
+	}
+	if(st)
+		return pl_fail(err, st, "out of memory reading an API error");
+	return PL_OK;
 }
 
 /* Entry keys, matched ignoring case; names as used in reasons. */
@@ -379,12 +387,11 @@ static const struct {
 };
 
 /*
- * Add the row of entry number idx (1-based). Returns 0, 1 when the entry
- * is a "None" placeholder and added nothing, -1 with why filled for a
- * wrong shape, -2 on ENOMEM.
+ * Add the row of entry number idx (1-based); a "None" placeholder adds
+ * nothing. A wrong shape fills why and adds nothing. PL_ENOMEM.
  */
-static int add_entry(struct tenant_record *rec, struct json_object *e,
-		     size_t idx, char *why)
+static enum pl_status add_entry(struct tenant_record *rec,
+				struct json_object *e, size_t idx, char *why)
 {
 	const char *val[F_NFIELDS] = { NULL };
 	struct json_object_iterator it, stop;
@@ -394,7 +401,7 @@ static int add_entry(struct tenant_record *rec, struct json_object *e,
 	if(!json_object_is_type(e, json_type_object)) {
 		snprintf(why, WHY_MAX,
 			 "unexpected body: entry %zu is not an object", idx);
-		return -1;
+		return PL_OK;
 	}
 	it = json_object_iter_begin(e);
 	stop = json_object_iter_end(e);
@@ -412,7 +419,7 @@ static int add_entry(struct tenant_record *rec, struct json_object *e,
 					 "unexpected body: entry %zu %s is "
 					 "not a string", idx,
 					 entry_keys[k].key);
-				return -1;
+				return PL_OK;
 			}
 			/* Later duplicates win, null clears. */
 			val[entry_keys[k].field] =
@@ -422,13 +429,13 @@ static int add_entry(struct tenant_record *rec, struct json_object *e,
 	if(!val[F_QUAL] || !*val[F_QUAL]) {
 		snprintf(why, WHY_MAX, "unexpected body: entry %zu has no "
 			 "qualification", idx);
-		return -1;
+		return PL_OK;
 	}
 	if(!strcasecmp(val[F_QUAL], "None") &&
 	   !(val[F_STATUS] && *val[F_STATUS]) &&
 	   !(val[F_REASON] && *val[F_REASON]) &&
 	   !(val[F_DATE] && *val[F_DATE]))
-		return 1;
+		return PL_OK;
 	if(val[F_DATE]) {
 		/* No date norm_date converts is this long: keep it. */
 		if(strlen(val[F_DATE]) < sizeof(date)) {
@@ -440,102 +447,93 @@ static int add_entry(struct tenant_record *rec, struct json_object *e,
 	}
 	if(tenant_record_add_row(rec, val[F_QUAL], val[F_STATUS],
 				 val[F_REASON], dateout, NULL))
-		return -2;
-	return 0;
+		return PL_ENOMEM;
+	return PL_OK;
 }
 
-/* Rows of a parsed list; same returns as add_entry, 0 meaning done. */
-static int add_list(struct tenant_record *rec, struct json_object *list,
-		    char *why)
+/* Rows of a parsed list, up to the first entry of the wrong shape (why
+ * filled then). PL_ENOMEM. */
+static enum pl_status add_list(struct tenant_record *rec,
+			       struct json_object *list, char *why)
 {
 	size_t n = json_object_array_length(list);
+	enum pl_status st = PL_OK;
 
-	for(size_t i = 0; i < n; i++) {
-		int rc = add_entry(rec, json_object_array_get_idx(list, i),
-				   i + 1, why);
-
-		if(rc < 0)
-			return rc;
-	}
-	return 0;
+	for(size_t i = 0; i < n && !st && !why[0]; i++)
+		st = add_entry(rec, json_object_array_get_idx(list, i), i + 1,
+			       why);
+	return st;
 }
 
 /*
- * Rows of a 2xx body already parsed. Returns 0, -1 with why filled (or
- * *apierr set to the API's own error text), -2 on ENOMEM.
+ * Rows of a 2xx body already parsed. A body that is no answer fills why,
+ * or *apierr with the API's own error text. PL_ENOMEM.
  */
-static int add_body(struct tenant_record *rec, struct json_object *o,
-		    char *why, char **apierr)
+static enum pl_status add_body(struct tenant_record *rec,
+			       struct json_object *o, char *why, char **apierr)
 {
 	struct json_object *list;
-	int found, oom;
+	enum pl_status st;
+	bool found;
 
 	if(json_object_is_type(o, json_type_array))
 		return add_list(rec, o, why);
 	if(!json_object_is_type(o, json_type_object)) {
 		snprintf(why, WHY_MAX, "unexpected body: top-level %s",
 			 type_word(o));
-		return -1;
+		return PL_OK;
 	}
 	list = get_ci(o, "qualifications", &found);
 	if(found) {
 		if(!list)
-			return 0;
+			return PL_OK;
 		if(!json_object_is_type(list, json_type_array)) {
 			snprintf(why, WHY_MAX, "unexpected body: "
 				 "qualifications is not a list");
-			return -1;
+			return PL_OK;
 		}
 		return add_list(rec, list, why);
 	}
 	if(!json_object_object_length(o))
-		return 0;
+		return PL_OK;
 	/* The POST reply's shape: one entry, not wrapped in a list. */
 	get_ci(o, "qualification", &found);
-	if(found) {
-		int rc = add_entry(rec, o, 1, why);
-
-		return rc > 0 ? 0 : rc;
-	}
-	*apierr = api_text(o, &oom);
-	if(oom)
-		return -2;
-	if(!*apierr)
+	if(found)
+		return add_entry(rec, o, 1, why);
+	st = api_text(o, apierr);
+	if(!st && !*apierr)
 		snprintf(why, WHY_MAX, "unexpected body: object without "
 			 "qualifications");
-	return -1;
+	return st;
 }
 
 static enum pl_status answer_2xx(long http_status, const char *body,
-				 size_t len, struct tenant_record *rec)
+				 size_t len, struct tenant_record *rec,
+				 struct pl_err *err)
 {
 	struct json_object *o = NULL;
 	char why[WHY_MAX];
 	char *apierr = NULL;
 	enum pl_status st;
-	int rc;
 
 	if(http_status == 204)
-		return single_row(rec, "None", NULL, OUTCOME_ANSWERED);
-	rc = parse_body(body, len, &o, why);
-	if(rc == -2)
-		return PL_ENOMEM;
-	if(rc)
-		return single_row(rec, "Error", why, OUTCOME_FAILED);
-	rc = add_body(rec, o, why, &apierr);
+		return single_row(rec, "None", NULL, OUTCOME_ANSWERED, err);
+	if(parse_body(body, len, &o, why))
+		return oom(rec, err);
+	if(why[0])
+		return single_row(rec, "Error", why, OUTCOME_FAILED, err);
+	st = add_body(rec, o, why, &apierr);
 	json_object_put(o);
-	if(rc == -2) {
-		clear_answer(rec);
-		return PL_ENOMEM;
-	}
-	if(rc == -1) {
+	if(st)
+		return oom(rec, err);
+	if(apierr || why[0]) {
 		st = single_row(rec, "Error", apierr ? apierr : why,
-				OUTCOME_FAILED);
+				OUTCOME_FAILED, err);
 		free(apierr);
 		return st;
 	}
 	if(!rec->nrows)
-		return single_row(rec, "None", NULL, OUTCOME_ANSWERED);
+		return single_row(rec, "None", NULL, OUTCOME_ANSWERED, err);
 	rec->outcome = OUTCOME_ANSWERED;
 	return PL_OK;
 }
@@ -574,7 +572,7 @@ static const struct {
 };
 
 enum pl_status norm_answer(long http_status, const char *body, size_t len,
-			   struct tenant_record *rec)
+			   struct tenant_record *rec, struct pl_err *err)
 {
 	char fallback[WHY_MAX];
 	char *apierr;
@@ -584,10 +582,12 @@ enum pl_status norm_answer(long http_status, const char *body, size_t len,
 		len = 0;
 	clear_answer(rec);
 	if(http_status >= 200 && http_status <= 299)
-		return answer_2xx(http_status, body, len, rec);
-	apierr = body ? norm_api_error(body, len) : NULL;
+		return answer_2xx(http_status, body, len, rec, err);
+	if(norm_api_error(body, len, &apierr, NULL))
+		return oom(rec, err);
 	if(http_status == 404) {
-		st = single_row(rec, "NotFound", apierr, OUTCOME_NOT_FOUND);
+		st = single_row(rec, "NotFound", apierr, OUTCOME_NOT_FOUND,
+				err);
 		free(apierr);
 		return st;
 	}
@@ -605,25 +605,24 @@ enum pl_status norm_answer(long http_status, const char *body, size_t len,
 				 http_status);
 	}
 	st = single_row(rec, "Error", apierr ? apierr : fallback,
-			OUTCOME_FAILED);
+			OUTCOME_FAILED, err);
 	free(apierr);
 	return st;
 }
 
-enum pl_status norm_failure(const char *reason, struct tenant_record *rec)
+enum pl_status norm_failure(const char *reason, struct tenant_record *rec,
+			    struct pl_err *err)
 {
 	enum pl_status st;
 	char *text = NULL;
 
 	if(reason && *reason) {
 		text = sanitized_copy(reason, strlen(reason), API_TEXT_MAX);
-		if(!text) {
-			clear_answer(rec);
-			return PL_ENOMEM;
-		}
+		if(!text)
+			return oom(rec, err);
 	}
 	st = single_row(rec, "Error", text ? text : "fetch failed",
-			OUTCOME_FAILED);
+			OUTCOME_FAILED, err);
 	free(text);
 	return st;
 }
@@ -652,9 +651,9 @@ static unsigned month_days(int y, int m)
 
 /*
  * Convert an RFC 3339 date-time to UTC "Z" form in out (outlen bytes).
- * Returns 1, or 0 when in is not one or the result does not fit.
+ * False when in is not one or the result does not fit.
  */
-static int to_utc(const char *in, char *out, size_t outlen)
+static bool to_utc(const char *in, char *out, size_t outlen)
 {
 	int y, mo, d, h, mi, s, oh = 0, om = 0, sign = 0, w;
 	const char *frac, *p;
@@ -670,14 +669,14 @@ static int to_utc(const char *in, char *out, size_t outlen)
 	   (h = digits(in + 11, 2)) < 0 || in[13] != ':' ||
 	   (mi = digits(in + 14, 2)) < 0 || in[16] != ':' ||
 	   (s = digits(in + 17, 2)) < 0)
-		return 0;
+		return false;
 	p = in + 19;
 	frac = p + 1;
 	if(*p == '.') {
 		while(frac[nfrac] >= '0' && frac[nfrac] <= '9')
 			nfrac++;
 		if(nfrac < 1 || nfrac > 9)
-			return 0;
+			return false;
 		p = frac + nfrac;
 	}
 	if(*p == 'Z' || *p == 'z') {
@@ -686,15 +685,15 @@ static int to_utc(const char *in, char *out, size_t outlen)
 		sign = *p == '-' ? -1 : 1;
 		if((oh = digits(p + 1, 2)) < 0 || p[3] != ':' ||
 		   (om = digits(p + 4, 2)) < 0)
-			return 0;
+			return false;
 		p += 6;
 	} else {
-		return 0; /* no offset: a local time, not an instant */
+		return false; /* no offset: a local time, not an instant */
 	}
 	if(*p || mo < 1 || mo > 12 || d < 1 ||
 	   (unsigned)d > month_days(y, mo) || h > 23 || mi > 59 || s > 60 ||
 	   oh > 23 || om > 59)
-		return 0;
+		return false;
 	/*
 	 * Shift whole minutes only: the seconds (a leap second's 60 too)
 	 * and the fraction stay as written.
@@ -705,27 +704,27 @@ static int to_utc(const char *in, char *out, size_t outlen)
 	minutes -= days * 1440;
 	civil_from_days(days, &yy, &um, &ud);
 	if(yy < 0 || yy > 9999)
-		return 0;
+		return false;
 	w = snprintf(out, outlen, "%04d-%02u-%02uT%02d:%02d:%02d%s%.*sZ",
 		     (int)yy, um, ud, (int)(minutes / 60), (int)(minutes % 60),
 		     s, nfrac ? "." : "", nfrac, frac);
 	return w > 0 && (size_t)w < outlen;
 }
 
-int norm_date(const char *in, char *out, size_t outlen)
+bool norm_date(const char *in, char *out, size_t outlen)
 {
 	size_t n;
 
 	if(!out || !outlen)
-		return 0;
+		return false;
 	if(!in) {
 		out[0] = '\0';
-		return 0;
+		return false;
 	}
 	if(to_utc(in, out, outlen))
-		return 1;
+		return true;
 	n = strnlen(in, outlen - 1);
 	memcpy(out, in, n);
 	out[n] = '\0';
-	return 0;
+	return false;
 }

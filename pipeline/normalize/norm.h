@@ -47,6 +47,7 @@
 #ifndef QR_NORM_H
 #define QR_NORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "record.h"
@@ -57,16 +58,19 @@
 
 /*
  * Normalize an HTTP answer. body need not be NUL-terminated.
- * Returns PL_OK (including for Error rows) or PL_ENOMEM.
+ * Returns PL_OK (including for Error rows: a wrong answer is a fact about
+ * the tenant) or PL_ENOMEM, naming the tenant.
  */
 enum pl_status norm_answer(long http_status, const char *body, size_t len,
-			   struct tenant_record *rec);
+			   struct tenant_record *rec, struct pl_err *err);
 
 /*
  * Record a fetch that ended without a usable answer (retries exhausted on
  * a transport error, body too large, ...): one Error row with reason.
+ * PL_ENOMEM as for norm_answer.
  */
-enum pl_status norm_failure(const char *reason, struct tenant_record *rec);
+enum pl_status norm_failure(const char *reason, struct tenant_record *rec,
+			    struct pl_err *err);
 
 /*
  * Normalize a date: RFC 3339 with 0-9 fraction digits and Z or +-hh:mm
@@ -75,17 +79,19 @@ enum pl_status norm_failure(const char *reason, struct tenant_record *rec);
  * with "T" and "Z", fraction digits kept as given; anything else (no
  * offset, a year outside 0000-9999 after the shift, ...) is copied
  * verbatim, truncated to fit. Writes at most outlen bytes incl. NUL;
- * returns 1 if converted, 0 if copied verbatim.
+ * true if converted, false if copied verbatim.
  */
-int norm_date(const char *in, char *out, size_t outlen);
+bool norm_date(const char *in, char *out, size_t outlen);
 
 /*
- * The short text of an API error body: "code: description" from
+ * The short text of an API error body in *text: "code: description" from
  * {code, description} (code number or string; either alone when the
  * other is missing), the message of a 429 body {statusCode, message}, a
- * bare JSON string, else NULL (also for a body over NORM_MAX_BODY). At
- * most 1024 bytes, control characters as spaces. Caller frees.
+ * bare JSON string, else NULL (also for a NULL body or one over
+ * NORM_MAX_BODY). At most 1024 bytes, control characters as spaces.
+ * Caller frees. PL_ENOMEM: *text NULL.
  */
-char *norm_api_error(const char *body, size_t len);
+enum pl_status norm_api_error(const char *body, size_t len, char **text,
+			      struct pl_err *err);
 
 #endif
