@@ -687,7 +687,7 @@ size_t journal_resumed(const struct journal *j)
 	return j->resumed;
 }
 
-int journal_is_done(const struct journal *j, size_t index)
+bool journal_is_done(const struct journal *j, size_t index)
 {
 	return index < j->count && j->offsets[index] != NOT_DONE;
 }

@@ -26,6 +26,7 @@
 #ifndef QR_JOURNAL_H
 #define QR_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,8 +63,8 @@ enum pl_status journal_open(const char *path, struct journal_identity *id,
 
 /* Tenants already done when the journal was opened (resumed ones). */
 size_t journal_resumed(const struct journal *j);
-/* 1 if tenant `index` has a record (resumed or appended). */
-int journal_is_done(const struct journal *j, size_t index);
+/* Whether tenant `index` has a record (resumed or appended). */
+bool journal_is_done(const struct journal *j, size_t index);
 
 /* Read back tenant `index`'s record into rec (initialized by caller).
  * PL_EUSAGE if it is unreadable; PL_ENOMEM. */

@@ -1,5 +1,6 @@
 #include "manifest.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,39 +62,40 @@ void manifest_format_time(int64_t ms, char out[32])
 
 /*
  * Add key -> value, taking the value's reference; NULL values become JSON
- * null. Returns 0, or -1 (and drops the value) when json-c failed.
+ * null. False (and the value dropped) when json-c failed: the builders
+ * below only say whether memory ran out.
  */
-static int put(struct json_object *obj, const char *key,
-	       struct json_object *val, int is_null)
+static bool put(struct json_object *obj, const char *key,
+		struct json_object *val, bool is_null)
 {
 	if(!val && !is_null)
-		return -1;
+		return false;
 	if(json_object_object_add(obj, key, val)) {
 		json_object_put(val);
-		return -1;
+		return false;
 	}
-	return 0;
+	return true;
 }
 
 /* A string (made valid UTF-8 so the manifest always parses) or null. */
-static int put_str(struct json_object *obj, const char *key, const char *s)
+static bool put_str(struct json_object *obj, const char *key, const char *s)
 {
 	struct json_object *val = NULL;
 	char *clean;
 
 	if(!s)
-		return put(obj, key, NULL, 1);
+		return put(obj, key, NULL, true);
 	clean = report_utf8_dup(s);
 	if(!clean)
-		return -1;
+		return false;
 	val = json_object_new_string(clean);
 	free(clean);
-	return put(obj, key, val, 0);
+	return put(obj, key, val, false);
 }
 
-static int put_u64(struct json_object *obj, const char *key, uint64_t v)
+static bool put_u64(struct json_object *obj, const char *key, uint64_t v)
 {
-	return put(obj, key, json_object_new_uint64(v), 0);
+	return put(obj, key, json_object_new_uint64(v), false);
 }
 
 static struct json_object *build_counts(const struct manifest_counts *c)
@@ -102,16 +104,16 @@ static struct json_object *build_counts(const struct manifest_counts *c)
 
 	if(!o)
 		return NULL;
-	if(put_u64(o, "input_rows", c->input_rows) ||
-	   put_u64(o, "valid", c->valid) ||
-	   put_u64(o, "duplicate", c->duplicate) ||
-	   put_u64(o, "invalid", c->invalid) ||
-	   put_u64(o, "blank", c->blank) ||
-	   put_u64(o, "fetched", c->fetched) ||
-	   put_u64(o, "answered", c->answered) ||
-	   put_u64(o, "not_found", c->not_found) ||
-	   put_u64(o, "failed", c->failed) ||
-	   put_u64(o, "rows_written", c->rows_written)) {
+	if(!put_u64(o, "input_rows", c->input_rows) ||
+	   !put_u64(o, "valid", c->valid) ||
+	   !put_u64(o, "duplicate", c->duplicate) ||
+	   !put_u64(o, "invalid", c->invalid) ||
+	   !put_u64(o, "blank", c->blank) ||
+	   !put_u64(o, "fetched", c->fetched) ||
+	   !put_u64(o, "answered", c->answered) ||
+	   !put_u64(o, "not_found", c->not_found) ||
+	   !put_u64(o, "failed", c->failed) ||
+	   !put_u64(o, "rows_written", c->rows_written)) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -126,12 +128,12 @@ static struct json_object *build_outputs(const struct manifest *m)
 		const struct manifest_output *mo = &m->outputs[i];
 		struct json_object *o = json_object_new_object();
 
-		if(!o || put_str(o, "role", mo->role) ||
-		   put_str(o, "path", mo->path) ||
-		   put_str(o, "format", mo->format) ||
-		   put_u64(o, "rows", mo->rows) ||
-		   put_u64(o, "bytes", mo->bytes) ||
-		   put_str(o, "sha256", mo->sha256) ||
+		if(!o || !put_str(o, "role", mo->role) ||
+		   !put_str(o, "path", mo->path) ||
+		   !put_str(o, "format", mo->format) ||
+		   !put_u64(o, "rows", mo->rows) ||
+		   !put_u64(o, "bytes", mo->bytes) ||
+		   !put_str(o, "sha256", mo->sha256) ||
 		   json_object_array_add(arr, o)) {
 			json_object_put(o);
 			json_object_put(arr);
@@ -147,9 +149,9 @@ static struct json_object *build_input(const struct manifest *m)
 
 	if(!o)
 		return NULL;
-	if(put_str(o, "path", m->input_path) ||
-	   put_str(o, "sha256", m->input_sha256) ||
-	   put_u64(o, "bytes", m->input_bytes)) {
+	if(!put_str(o, "path", m->input_path) ||
+	   !put_str(o, "sha256", m->input_sha256) ||
+	   !put_u64(o, "bytes", m->input_bytes)) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -161,7 +163,7 @@ static struct json_object *build_options(const struct manifest *m)
 	struct json_object *o = json_object_new_object();
 
 	for(size_t i = 0; o && i < m->noptions; i++) {
-		if(put_str(o, m->options[i].name, m->options[i].value)) {
+		if(!put_str(o, m->options[i].name, m->options[i].value)) {
 			json_object_put(o);
 			return NULL;
 		}
@@ -174,7 +176,7 @@ static struct json_object *build(const struct manifest *m)
 {
 	struct json_object *root = json_object_new_object();
 	char started[32], ended[32];
-	int bad = 0;
+	bool ok = true;
 
 	if(!root)
 		return NULL;
@@ -182,17 +184,18 @@ static struct json_object *build(const struct manifest *m)
 	manifest_format_time(m->ended_ms, ended);
 	/* put() consumes its value even when it fails, so every call runs
 	 * and nothing leaks; one failure spoils the whole. */
-	bad |= put_str(root, "tool", "qualreport");
-	bad |= put_str(root, "version", m->version);
-	bad |= put_str(root, "correlation_id", m->correlation_id);
-	bad |= put_str(root, "started_at", started);
-	bad |= put_str(root, "ended_at", ended);
-	bad |= put(root, "input", build_input(m), 0);
-	bad |= put(root, "options", build_options(m), 0);
-	bad |= put(root, "counts", build_counts(&m->counts), 0);
-	bad |= put(root, "outputs", build_outputs(m), 0);
-	bad |= put(root, "exit_code", json_object_new_int(m->exit_code), 0);
-	if(bad) {
+	ok &= put_str(root, "tool", "qualreport");
+	ok &= put_str(root, "version", m->version);
+	ok &= put_str(root, "correlation_id", m->correlation_id);
+	ok &= put_str(root, "started_at", started);
+	ok &= put_str(root, "ended_at", ended);
+	ok &= put(root, "input", build_input(m), false);
+	ok &= put(root, "options", build_options(m), false);
+	ok &= put(root, "counts", build_counts(&m->counts), false);
+	ok &= put(root, "outputs", build_outputs(m), false);
+	ok &= put(root, "exit_code", json_object_new_int(m->exit_code),
+		  false);
+	if(!ok) {
 		json_object_put(root);
 		return NULL;
 	}

@@ -6,6 +6,7 @@
 #ifndef QR_CIVIL_H
 #define QR_CIVIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,7 +20,6 @@ void civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
  * any year of four digits; longer years are cut by snprintf). */
 void civil_format_utc(int64_t t, char *out, size_t outsz);
 
-/* 1 when y is a Gregorian leap year. */
-int civil_is_leap(int64_t y);
+bool civil_is_leap(int64_t y);
 
 #endif

@@ -12,14 +12,14 @@ void ids_new_correlation(char out[GUID_STR_LEN + 1])
 	uuid_unparse_lower(u, out);
 }
 
-int ids_parse_uuid(const char *s, char out[GUID_STR_LEN + 1])
+bool ids_parse_uuid(const char *s, char out[GUID_STR_LEN + 1])
 {
 	uuid_t u;
 
 	if(!s || strlen(s) != GUID_STR_LEN || uuid_parse(s, u) != 0)
-		return 0;
+		return false;
 	uuid_unparse_lower(u, out);
-	return 1;
+	return true;
 }
 
 void ids_request_id(const char *correlation_id, const char *tenant_id,

@@ -11,12 +11,14 @@
 #ifndef QR_IDS_H
 #define QR_IDS_H
 
+#include <stdbool.h>
+
 #include "record.h"
 
 /* A fresh random (v4) UUID, lowercase. */
 void ids_new_correlation(char out[GUID_STR_LEN + 1]);
-/* 1 if s is a UUID (any case); writes the lowercase form to out. */
-int ids_parse_uuid(const char *s, char out[GUID_STR_LEN + 1]);
+/* Whether s is a UUID (any case); if so its lowercase form goes to out. */
+bool ids_parse_uuid(const char *s, char out[GUID_STR_LEN + 1]);
 /* The request ID for tenant's n-th answer; correlation must be valid. */
 void ids_request_id(const char *correlation_id, const char *tenant_id,
 		    unsigned answers, char out[GUID_STR_LEN + 1]);

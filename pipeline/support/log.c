@@ -28,7 +28,7 @@ void log_set_correlation(const char *correlation_id)
 		 correlation_id ? correlation_id : "");
 }
 
-int log_enabled(enum log_level level)
+bool log_enabled(enum log_level level)
 {
 	return level <= max_level;
 }

@@ -11,12 +11,14 @@
 #ifndef QR_LOG_H
 #define QR_LOG_H
 
+#include <stdbool.h>
+
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 enum log_format { LOG_TEXT = 0, LOG_JSON };
 
 void log_setup(enum log_level max_level, enum log_format format);
 void log_set_correlation(const char *correlation_id);
-int log_enabled(enum log_level level);
+bool log_enabled(enum log_level level);
 /* Called before (after=0) and after (after=1) each line; NULL clears. */
 void log_set_hook(void (*hook)(void *ctx, int after), void *ctx);
 

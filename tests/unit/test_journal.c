@@ -210,7 +210,7 @@ static void test_new_identity_and_line(void **state)
 	assert_string_equal(id.correlation_id, CORR);
 	assert_int_equal(journal_resumed(j), 0);
 	for(size_t i = 0; i < 5; i++)
-		assert_int_equal(journal_is_done(j, i), 0);
+		assert_false(journal_is_done(j, i));
 	/* The identity is on disk at once, before any record. */
 	got = testutil_read_file(path, NULL);
 	assert_string_equal(got,
@@ -230,7 +230,7 @@ static void test_new_identity_and_line(void **state)
 					       "2024-01-02T03:04:05Z", NULL),
 			 PL_OK);
 	assert_int_equal(journal_append(j, 2, &rec, &err), PL_OK);
-	assert_int_equal(journal_is_done(j, 2), 1);
+	assert_true(journal_is_done(j, 2));
 	assert_int_equal(journal_close(j, &err), PL_OK);
 	tenant_record_release(&rec);
 
@@ -259,7 +259,7 @@ static void test_generated_correlation(void **state)
 	new_path(path, sizeof(path));
 	assert_int_equal(journal_open(path, &id, set, &j, &err), PL_OK);
 	assert_int_equal(strlen(id.correlation_id), GUID_STR_LEN);
-	assert_int_equal(ids_parse_uuid(id.correlation_id, parsed), 1);
+	assert_true(ids_parse_uuid(id.correlation_id, parsed));
 	assert_string_equal(parsed, id.correlation_id);
 	assert_int_equal(journal_close(j, &err), PL_OK);
 	got = testutil_read_file(path, NULL);
@@ -357,7 +357,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(journal_resumed(j), 3);
 	for(size_t i = 0; i < 5; i++)
 		assert_int_equal(journal_is_done(j, i), done[i]);
-	assert_int_equal(journal_is_done(j, 5), 0);
+	assert_false(journal_is_done(j, 5));
 	for(int k = 2; k >= 0; k--)
 		load_equal(j, idx[k], &rec[k]);
 	assert_int_equal(journal_close(j, &err), PL_OK);
@@ -396,7 +396,7 @@ static void test_misuse(void **state)
 	assert_string_equal(err.msg, want);
 	assert_int_equal(journal_flush(j, 1, &err), PL_OK);
 	assert_int_equal(file_size(path), size);
-	assert_int_equal(journal_is_done(j, 4), 0);
+	assert_false(journal_is_done(j, 4));
 
 	/* A tenant appended twice: the last record wins, now and later. */
 	assert_int_equal(journal_append(j, 1, &rec, &err), PL_OK);
@@ -474,9 +474,9 @@ static void test_torn_last_line(void **state)
 		assert_int_equal(open_j(path, set, SHA_A, FP, CORR, &j, &err),
 				 PL_OK);
 		assert_int_equal(journal_resumed(j), 2);
-		assert_int_equal(journal_is_done(j, 0), 1);
-		assert_int_equal(journal_is_done(j, 1), 1);
-		assert_int_equal(journal_is_done(j, 2), 0);
+		assert_true(journal_is_done(j, 0));
+		assert_true(journal_is_done(j, 1));
+		assert_false(journal_is_done(j, 2));
 		/* Cut off before anything is appended. */
 		assert_int_equal(file_size(path), good);
 		make_record(set, 2, &rec);
@@ -778,7 +778,7 @@ static void test_many_records(void **state)
 	assert_int_equal(open_j(path, set, SHA_A, FP, CORR, &j, &err), PL_OK);
 	assert_int_equal(journal_resumed(j), N);
 	for(size_t i = 0; i < N; i++)
-		assert_int_equal(journal_is_done(j, i), 1);
+		assert_true(journal_is_done(j, i));
 	for(size_t i = 0; i < N; i += (i % 2 ? 997 : 1)) {
 		make_record(set, i, &rec);
 		load_equal(j, i, &rec);
