@@ -148,21 +148,24 @@ static enum pl_status read_input(struct run *run)
 		}
 	}
 	if(!st) {
+		const char *name = csvin_column_name(in);
+		char delim = csvin_delimiter(in);
+		char column[320];
+
 		run->input = *csvin_counts(in);
-		if(csvin_column_name(in))
-			log_info("input %s: column %u '%s', %lu rows: %lu "
-				 "tenants, %lu duplicate, %lu invalid, %lu "
-				 "blank", cfg->input, csvin_column(in),
-				 csvin_column_name(in), run->input.rows,
-				 run->input.tenants, run->input.duplicates,
-				 run->input.rejects, run->input.blanks);
+		if(name)
+			snprintf(column, sizeof(column), "column %u '%s'",
+				 csvin_column(in), name);
 		else
-			log_info("input %s: column %u (no header), %lu rows: "
-				 "%lu tenants, %lu duplicate, %lu invalid, "
-				 "%lu blank", cfg->input, csvin_column(in),
-				 run->input.rows, run->input.tenants,
-				 run->input.duplicates, run->input.rejects,
-				 run->input.blanks);
+			snprintf(column, sizeof(column), "column %u (no "
+				 "header)", csvin_column(in));
+		log_info("input %s: %s-separated, %s, %lu rows: %lu tenants, "
+			 "%lu duplicate, %lu invalid, %lu blank", cfg->input,
+			 delim == '\t' ? "tab" : delim == ';' ? "semicolon"
+							      : "comma",
+			 column, run->input.rows, run->input.tenants,
+			 run->input.duplicates, run->input.rejects,
+			 run->input.blanks);
 	}
 	csvin_free(in);
 	EVP_DigestFinal_ex(run->input_hash, digest, &digest_len);

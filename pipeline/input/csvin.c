@@ -61,7 +61,6 @@ struct csvin {
 	unsigned char *buf;         /* look-ahead, then one chunk at a time */
 	size_t cap, len, pos;
 	int eof;
-	uint64_t bytes_read;
 
 	struct csv_parser parser;
 	int parser_ready;
@@ -210,7 +209,6 @@ static enum pl_status read_more(struct csvin *in, struct pl_err *err)
 	if(n && in->on_bytes)
 		in->on_bytes(in->on_bytes_ctx, in->buf + in->len, n);
 	in->len += n;
-	in->bytes_read += n;
 	return PL_OK;
 }
 
@@ -1042,19 +1040,9 @@ const char *csvin_column_name(const struct csvin *in)
 	return in->column_name;
 }
 
-int csvin_has_header(const struct csvin *in)
-{
-	return in->has_header;
-}
-
 const struct csvin_counts *csvin_counts(const struct csvin *in)
 {
 	return &in->counts;
-}
-
-uint64_t csvin_bytes_read(const struct csvin *in)
-{
-	return in->bytes_read;
 }
 
 void csvin_free(struct csvin *in)

@@ -104,15 +104,13 @@ enum pl_status csvin_open_stream(FILE *fp, const char *name,
 enum pl_status csvin_next(struct csvin *in, struct csvin_event *ev,
 			  struct pl_err *err);
 
-/* What was detected, for logs and the manifest. */
+/* What was detected, for the log: the delimiter (',', ';' or TAB), the
+ * 1-based column in use and its header name (NULL when the file has no
+ * header row). */
 char csvin_delimiter(const struct csvin *in);
-/* 1-based column number in use, and its header name (NULL if no header). */
 unsigned csvin_column(const struct csvin *in);
 const char *csvin_column_name(const struct csvin *in);
-int csvin_has_header(const struct csvin *in);
 const struct csvin_counts *csvin_counts(const struct csvin *in);
-/* Bytes of input consumed so far (for progress). */
-uint64_t csvin_bytes_read(const struct csvin *in);
 
 void csvin_free(struct csvin *in); /* NULL is a no-op */
 
