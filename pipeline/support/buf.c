@@ -122,6 +122,22 @@ enum pl_status buf_addf(struct buf *b, const char *fmt, ...)
 	return PL_OK;
 }
 
+enum pl_status buf_fread(struct buf *b, size_t n, FILE *fp, size_t *got)
+{
+	enum pl_status st;
+
+	*got = 0;
+	if(!n)
+		return PL_OK;
+	st = buf_grow(b, n);
+	if(st)
+		return st;
+	*got = fread(b->data + b->len, 1, n, fp);
+	b->len += *got;
+	b->data[b->len] = '\0';
+	return PL_OK;
+}
+
 void buf_setlen(struct buf *b, size_t len)
 {
 	if(len > b->len)
@@ -131,6 +147,16 @@ void buf_setlen(struct buf *b, size_t len)
 	b->len = len;
 	if(b->cap)
 		b->data[len] = '\0';
+}
+
+void buf_remove(struct buf *b, size_t pos, size_t n)
+{
+	if(pos >= b->len || !n)
+		return;
+	if(n > b->len - pos)
+		n = b->len - pos;
+	memmove(b->data + pos, b->data + pos + n, b->len - pos - n);
+	buf_setlen(b, b->len - n);
 }
 
 void buf_reset(struct buf *b)

@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "status.h"
 
@@ -58,8 +59,18 @@ enum pl_status buf_addch(struct buf *b, char c);
 enum pl_status buf_addf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * Append up to n bytes read with fread(3) from fp; *got says how many
+ * came (0 at end of file or on a read error: feof/ferror tell which).
+ * PL_ELIMIT or PL_ENOMEM before anything is read.
+ */
+enum pl_status buf_fread(struct buf *b, size_t n, FILE *fp, size_t *got);
+
 /* Cut to len bytes (len <= b->len); keeps the memory. */
 void buf_setlen(struct buf *b, size_t len);
+/* Remove n bytes at pos (clamped to the end), moving the rest down: a
+ * buffer drained from the front, such as bytes a short write left. */
+void buf_remove(struct buf *b, size_t pos, size_t n);
 /* Empty it, keeping the memory (wiped first if secret). */
 void buf_reset(struct buf *b);
 /* Free the memory if more than keep bytes are allocated, else reset:

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +158,56 @@ static void trim_frees_big_buffers(void **state)
 	buf_release(&b);
 }
 
+static void removes_from_the_front(void **state)
+{
+	struct buf b = BUF_INIT;
+	(void)state;
+
+	buf_remove(&b, 0, 5); /* empty: nothing to do, nothing written */
+	assert_int_equal(buf_addstr(&b, "0123456789"), PL_OK);
+	buf_remove(&b, 0, 3);
+	assert_string_equal(b.data, "3456789");
+	buf_remove(&b, 2, 2);
+	assert_string_equal(b.data, "34789");
+	buf_remove(&b, 3, 100);
+	assert_string_equal(b.data, "347");
+	assert_int_equal(b.len, 3);
+	buf_remove(&b, 3, 1);
+	assert_string_equal(b.data, "347");
+	buf_release(&b);
+}
+
+static void freads_in_pieces(void **state)
+{
+	char text[] = "line one\nline two\n";
+	struct buf b = BUF_INIT, small;
+	FILE *fp = fmemopen(text, sizeof(text) - 1, "r");
+	size_t got;
+	(void)state;
+
+	assert_non_null(fp);
+	assert_int_equal(buf_fread(&b, 5, fp, &got), PL_OK);
+	assert_int_equal(got, 5);
+	assert_string_equal(b.data, "line ");
+	assert_int_equal(buf_fread(&b, 100, fp, &got), PL_OK);
+	assert_int_equal(got, sizeof(text) - 1 - 5);
+	assert_string_equal(b.data, text);
+	assert_int_equal(buf_fread(&b, 100, fp, &got), PL_OK);
+	assert_int_equal(got, 0);
+	assert_true(feof(fp));
+	/* The limit holds before anything is read. */
+	rewind(fp);
+	buf_init(&small, 4);
+	assert_int_equal(buf_fread(&small, 5, fp, &got), PL_ELIMIT);
+	assert_int_equal(got, 0);
+	assert_int_equal(ftell(fp), 0);
+	assert_int_equal(buf_fread(&small, 4, fp, &got), PL_OK);
+	assert_string_equal(small.data, "line");
+	fclose(fp);
+	buf_release(&small);
+	buf_release(&b);
+}
+
 static void civil_round_trips(void **state)
 {
 	(void)state;
@@ -186,6 +237,8 @@ int main(void)
 		cmocka_unit_test(detach_hands_over),
 		cmocka_unit_test(secret_keeps_bytes_across_growth),
 		cmocka_unit_test(trim_frees_big_buffers),
+		cmocka_unit_test(removes_from_the_front),
+		cmocka_unit_test(freads_in_pieces),
 		cmocka_unit_test(civil_round_trips),
 	};
 
