@@ -390,7 +390,7 @@ static void on_tick(void *ctx, const struct fetch_stats *fs)
 	if(run->journal) {
 		struct pl_err ignored;
 
-		journal_flush(run->journal, 0, &ignored);
+		journal_flush(run->journal, false, &ignored);
 	}
 	show_progress(run);
 }

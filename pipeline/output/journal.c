@@ -11,14 +11,15 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "guid.h"
 #include "ids.h"
+#include "buf.h"
 #include "log.h"
+#include "now.h"
 
 #define NOT_DONE UINT64_MAX
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -37,28 +38,18 @@ struct journal {
 	const struct tenantset *tenants;
 	size_t count;
 	/* Per tenant: byte offset of its record line, NOT_DONE if none.
-	 * Offsets past `end` point into buf (appended, not yet written). */
+	 * Offsets past `end` point into out (appended, not yet written). */
 	uint64_t *offsets;
 	size_t resumed;
 	uint64_t end;            /* bytes in the file */
-	char *buf;               /* whole lines not yet written */
-	size_t len, cap;
-	size_t pending;          /* records in buf */
-	uint64_t last_write_ms;
-	uint64_t last_sync_ms;
-	int dirty;               /* written since the last fdatasync */
-	char *rbuf;              /* journal_load's read buffer */
-	size_t rcap;
+	struct buf out;          /* whole lines not yet written */
+	size_t pending;          /* records in out */
+	int64_t last_write_ms;
+	int64_t last_sync_ms;
+	bool dirty;              /* written since the last fdatasync */
+	struct buf line;         /* journal_load's read buffer */
 	struct json_tokener *tok;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static enum pl_status fail_write(struct journal *j, int errnum,
 				 struct pl_err *err)
@@ -124,23 +115,22 @@ static void sync_dir(const char *path)
 	close(fd);
 }
 
-/* Write out buf; then fdatasync if `sync`, or if JOURNAL_SYNC_MS passed. */
-static enum pl_status write_out(struct journal *j, int sync,
+/* Write out `out`; then fdatasync if `sync`, or if JOURNAL_SYNC_MS passed. */
+static enum pl_status write_out(struct journal *j, bool sync,
 				struct pl_err *err)
 {
-	uint64_t now = now_ms();
+	int64_t now = now_mono_ms();
 	size_t done;
 	int e;
 
-	if(j->len) {
-		e = write_all(j->fd, j->buf, j->len, &done);
+	if(j->out.len) {
+		e = write_all(j->fd, j->out.data, j->out.len, &done);
 		/* Keep offsets of buffered records valid (end + position in
-		 * buf) even when only part of buf made it to the file. */
+		 * out) even when only part of it made it to the file. */
 		j->end += done;
-		j->len -= done;
-		memmove(j->buf, j->buf + done, j->len);
+		buf_remove(&j->out, 0, done);
 		if(done)
-			j->dirty = 1;
+			j->dirty = true;
 		if(e)
 			return fail_write(j, e, err);
 		j->pending = 0;
@@ -150,66 +140,48 @@ static enum pl_status write_out(struct journal *j, int sync,
 		e = sync_fd(j->fd);
 		if(e)
 			return fail_write(j, e, err);
-		j->dirty = 0;
+		j->dirty = false;
 		j->last_sync_ms = now;
 	}
 	return PL_OK;
 }
 
-/* Room for n more bytes in buf. 0 or -1. */
-static int buf_reserve(struct journal *j, size_t n)
-{
-	size_t cap = j->cap ? j->cap : 4096;
-	char *grown;
-
-	if(j->len + n <= j->cap)
-		return 0;
-	while(cap < j->len + n)
-		cap *= 2;
-	grown = realloc(j->buf, cap);
-	if(!grown)
-		return -1;
-	j->buf = grown;
-	j->cap = cap;
-	return 0;
-}
-
 /* Add key: v to o. v NULL is JSON null when !want, a failed allocation
- * when want. 0 or -1 (v released). */
-static int put(struct json_object *o, const char *key, struct json_object *v,
-	       int want)
+ * when want. False (v released) when memory ran out. */
+static bool put(struct json_object *o, const char *key, struct json_object *v,
+		bool want)
 {
 	if(want && !v)
-		return -1;
+		return false;
 	if(json_object_object_add_ex(o, key, v, KEY_FLAGS) != 0) {
 		json_object_put(v);
-		return -1;
+		return false;
 	}
-	return 0;
+	return true;
 }
 
 /* A JSON string, or null for NULL and "" (the record's "empty"). */
-static int put_str(struct json_object *o, const char *key, const char *s)
+static bool put_str(struct json_object *o, const char *key, const char *s)
 {
-	int want = s && *s;
+	bool want = s && *s;
 
 	return put(o, key, want ? json_object_new_string(s) : NULL, want);
 }
 
-static int push_str(struct json_object *arr, const char *s)
+static bool push_str(struct json_object *arr, const char *s)
 {
 	struct json_object *v = NULL;
 
 	if(s && *s) {
 		v = json_object_new_string(s);
 		if(!v)
-			return -1;
+			return false;
 	}
 	if(json_object_array_add(arr, v) != 0) {
 		json_object_put(v);
-		return -1;
+		return false;
 	}
-	return 0;
+	return true;
 }
 
 static struct json_object *record_json(size_t index,
@@ -217,52 +189,55 @@ static struct json_object *record_json(size_t index,
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *rows = NULL;
-	int bad = !o;
+	bool ok = o;
 
-	bad = bad || put(o, "i", json_object_new_int64((int64_t)index), 1);
-	bad = bad || put_str(o, "t", rec->tenant_id);
-	bad = bad || put(o, "h", json_object_new_int64(rec->http_status), 1);
-	bad = bad || put(o, "a", json_object_new_int64(rec->attempts), 1);
-	bad = bad || put_str(o, "r", rec->request_id);
-	bad = bad || put(o, "o", json_object_new_int((int)rec->outcome), 1);
-	bad = bad || put_str(o, "e", rec->error);
-	if(!bad) {
+	ok = ok && put(o, "i", json_object_new_int64((int64_t)index), true);
+	ok = ok && put_str(o, "t", rec->tenant_id);
+	ok = ok && put(o, "h", json_object_new_int64(rec->http_status), true);
+	ok = ok && put(o, "a", json_object_new_int64(rec->attempts), true);
+	ok = ok && put_str(o, "r", rec->request_id);
+	ok = ok && put(o, "o", json_object_new_int((int)rec->outcome), true);
+	ok = ok && put_str(o, "e", rec->error);
+	if(ok) {
 		rows = json_object_new_array_ext((int)rec->nrows);
-		bad = put(o, "rows", rows, 1);
+		ok = put(o, "rows", rows, true);
 	}
-	for(size_t r = 0; !bad && r < rec->nrows; r++) {
+	for(size_t r = 0; ok && r < rec->nrows; r++) {
 		const struct qual_row *q = &rec->rows[r];
 		struct json_object *row = json_object_new_array_ext(4);
 
 		if(!row || json_object_array_add(rows, row) != 0) {
 			json_object_put(row);
-			bad = 1;
+			ok = false;
 			break;
 		}
-		bad = push_str(row, q->qualification) ||
-		      push_str(row, q->vetting_status) ||
-		      push_str(row, q->vetting_reason) ||
-		      push_str(row, q->vetting_created_date);
+		ok = push_str(row, q->qualification) &&
+		     push_str(row, q->vetting_status) &&
+		     push_str(row, q->vetting_reason) &&
+		     push_str(row, q->vetting_created_date);
 	}
-	if(bad) {
+	if(!ok) {
 		json_object_put(o);
 		return NULL;
 	}
 	return o;
 }
 
-/* Serialize o plus "\n" at the end of buf. 0 or -1 (ENOMEM). */
-static int buf_add_json(struct journal *j, struct json_object *o)
+/* Serialize o plus "\n" at the end of `out`, whole or not at all. */
+static enum pl_status add_json(struct journal *j, struct json_object *o)
 {
 	size_t n;
 	const char *s = json_object_to_json_string_length(o, JSON_FLAGS, &n);
+	enum pl_status st;
 
-	if(!s || buf_reserve(j, n + 1))
-		return -1;
-	memcpy(j->buf + j->len, s, n);
-	j->buf[j->len + n] = '\n';
-	j->len += n + 1;
-	return 0;
+	if(!s)
+		return PL_ENOMEM;
+	st = buf_grow(&j->out, n + 1);
+	if(!st) {
+		buf_add(&j->out, s, n); /* cannot fail after the grow */
+		buf_addch(&j->out, '\n');
+	}
+	return st;
 }
 
 /* Parse exactly line[0..len) as one JSON object; NULL if it is not. */
@@ -283,29 +258,30 @@ static struct json_object *parse_line(struct json_tokener *tok,
 	return o;
 }
 
-/* Field getters: 0 when present with the right type, else -1 with why. */
-static int get_int(struct json_object *o, const char *key, int64_t min,
-		   int64_t max, int64_t *out, char *why, size_t whylen)
+/* Field getters: true when present with the right type, else why says
+ * what is wrong. */
+static bool get_int(struct json_object *o, const char *key, int64_t min,
+		    int64_t max, int64_t *out, char *why, size_t whylen)
 {
 	struct json_object *v;
 
 	if(!json_object_object_get_ex(o, key, &v) ||
 	   !json_object_is_type(v, json_type_int)) {
 		snprintf(why, whylen, "\"%s\" is not an integer", key);
-		return -1;
+		return false;
 	}
 	errno = 0;
 	*out = json_object_get_int64(v);
 	if(errno || *out < min || *out > max) {
 		snprintf(why, whylen, "\"%s\" is out of range", key);
-		return -1;
+		return false;
 	}
-	return 0;
+	return true;
 }
 
 /* A string or null (*out NULL); maxlen 0 = unbounded. */
-static int get_str(struct json_object *o, const char *key, size_t maxlen,
-		   const char **out, char *why, size_t whylen)
+static bool get_str(struct json_object *o, const char *key, size_t maxlen,
+		    const char **out, char *why, size_t whylen)
 {
 	struct json_object *v;
 
@@ -313,16 +289,16 @@ static int get_str(struct json_object *o, const char *key, size_t maxlen,
 	if(!json_object_object_get_ex(o, key, &v))
 		goto bad;
 	if(!v)
-		return 0;
+		return true;
 	if(!json_object_is_type(v, json_type_string))
 		goto bad;
 	if(maxlen && (size_t)json_object_get_string_len(v) > maxlen)
 		goto bad;
 	*out = json_object_get_string(v);
-	return 0;
+	return true;
 bad:
 	snprintf(why, whylen, "\"%s\" is not a string or null", key);
-	return -1;
+	return false;
 }
 
 enum rec_check { REC_OK = 0, REC_CORRUPT, REC_MISMATCH, REC_NOMEM };
@@ -343,14 +319,14 @@ static enum rec_check read_record(const struct journal *j,
 	int64_t i, http, attempts, outcome;
 	size_t nrows;
 
-	if(get_int(o, "i", 0, INT64_MAX, &i, why, whylen) ||
-	   get_str(o, "t", GUID_STR_LEN, &tenant, why, whylen) ||
-	   get_int(o, "h", 0, INT_MAX, &http, why, whylen) ||
-	   get_int(o, "a", 0, UINT_MAX, &attempts, why, whylen) ||
-	   get_str(o, "r", GUID_STR_LEN, &request, why, whylen) ||
-	   get_int(o, "o", OUTCOME_ANSWERED, OUTCOME_FAILED, &outcome, why,
-		   whylen) ||
-	   get_str(o, "e", 0, &error, why, whylen))
+	if(!get_int(o, "i", 0, INT64_MAX, &i, why, whylen) ||
+	   !get_str(o, "t", GUID_STR_LEN, &tenant, why, whylen) ||
+	   !get_int(o, "h", 0, INT_MAX, &http, why, whylen) ||
+	   !get_int(o, "a", 0, UINT_MAX, &attempts, why, whylen) ||
+	   !get_str(o, "r", GUID_STR_LEN, &request, why, whylen) ||
+	   !get_int(o, "o", OUTCOME_ANSWERED, OUTCOME_FAILED, &outcome, why,
+		    whylen) ||
+	   !get_str(o, "e", 0, &error, why, whylen))
 		return REC_CORRUPT;
 	if(!tenant) {
 		snprintf(why, whylen, "\"t\" is null");
@@ -412,18 +388,18 @@ static struct json_object *identity_json(const struct journal_identity *id,
 					 size_t count)
 {
 	struct json_object *o = json_object_new_object();
-	int bad = !o;
+	bool ok = o;
 
-	bad = bad || put(o, "qualreport_journal", json_object_new_int(1), 1);
-	bad = bad || put(o, "input_sha256",
-			 json_object_new_string(id->input_sha256), 1);
-	bad = bad || put(o, "fingerprint",
-			 json_object_new_string(id->fingerprint), 1);
-	bad = bad || put(o, "correlation_id",
-			 json_object_new_string(id->correlation_id), 1);
-	bad = bad || put(o, "tenants", json_object_new_int64((int64_t)count),
-			 1);
-	if(bad) {
+	ok = ok && put(o, "qualreport_journal", json_object_new_int(1), true);
+	ok = ok && put(o, "input_sha256",
+		       json_object_new_string(id->input_sha256), true);
+	ok = ok && put(o, "fingerprint",
+		       json_object_new_string(id->fingerprint), true);
+	ok = ok && put(o, "correlation_id",
+		       json_object_new_string(id->correlation_id), true);
+	ok = ok && put(o, "tenants", json_object_new_int64((int64_t)count),
+		       true);
+	if(!ok) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -445,16 +421,16 @@ static enum pl_status check_identity(const struct journal *j,
 	if(!json_object_object_get_ex(o, "qualreport_journal", &v))
 		return pl_fail(err, PL_EUSAGE, "%s is not a qualreport journal",
 			       j->path);
-	if(get_int(o, "qualreport_journal", 0, INT64_MAX, &version, why,
-		   sizeof(why)) || version != 1)
+	if(!get_int(o, "qualreport_journal", 0, INT64_MAX, &version, why,
+		    sizeof(why)) || version != 1)
 		return pl_fail(err, PL_EUSAGE,
 			       "journal %s has an unsupported version",
 			       j->path);
-	if(get_str(o, "input_sha256", 0, &sha, why, sizeof(why)) ||
-	   get_str(o, "fingerprint", 0, &fp, why, sizeof(why)) ||
-	   get_str(o, "correlation_id", GUID_STR_LEN, &cid, why,
-		   sizeof(why)) ||
-	   get_int(o, "tenants", 0, INT64_MAX, &tenants, why, sizeof(why)))
+	if(!get_str(o, "input_sha256", 0, &sha, why, sizeof(why)) ||
+	   !get_str(o, "fingerprint", 0, &fp, why, sizeof(why)) ||
+	   !get_str(o, "correlation_id", GUID_STR_LEN, &cid, why,
+		    sizeof(why)) ||
+	   !get_int(o, "tenants", 0, INT64_MAX, &tenants, why, sizeof(why)))
 		return pl_fail(err, PL_EUSAGE, "journal %s line 1 is corrupt: "
 			       "%s", j->path, why);
 	if(!sha || !fp || !cid || !ids_parse_uuid(cid, corr))
@@ -483,7 +459,7 @@ static enum pl_status check_identity(const struct journal *j,
 }
 
 /* A torn first line: what a crash while writing the identity leaves. */
-static int torn_identity(const char *line, size_t len)
+static bool torn_identity(const char *line, size_t len)
 {
 	size_t m = sizeof(magic) - 1;
 
@@ -522,8 +498,8 @@ static enum pl_status scan(struct journal *j, uint64_t size,
 		return st;
 	}
 	while((n = getline(&line, &cap, f)) > 0) {
-		int complete = line[n - 1] == '\n';
-		int last = pos + (uint64_t)n >= size;
+		bool complete = line[n - 1] == '\n';
+		bool last = pos + (uint64_t)n >= size;
 		size_t len = (size_t)n - (complete ? 1 : 0);
 		struct json_object *o;
 		enum rec_check rc;
@@ -588,12 +564,12 @@ static enum pl_status start_new(struct journal *j,
 	if(!id->correlation_id[0])
 		ids_new_correlation(id->correlation_id);
 	o = identity_json(id, j->count);
-	if(!o || buf_add_json(j, o)) {
+	if(!o || add_json(j, o)) {
 		json_object_put(o);
 		return oom(err);
 	}
 	json_object_put(o);
-	st = write_out(j, 1, err);
+	st = write_out(j, true, err);
 	if(!st)
 		sync_dir(j->path);
 	return st;
@@ -614,6 +590,8 @@ enum pl_status journal_open(const char *path, struct journal_identity *id,
 	if(!j)
 		return oom(err);
 	j->fd = -1;
+	buf_init(&j->out, 0);
+	buf_init(&j->line, 0);
 	j->tenants = tenants;
 	j->count = tenantset_count(tenants);
 	j->path = strdup(path);
@@ -658,7 +636,7 @@ enum pl_status journal_open(const char *path, struct journal_identity *id,
 			st = fail_write(j, errno, err);
 			goto out;
 		}
-		j->dirty = 1;
+		j->dirty = true;
 	}
 	j->end = good_end;
 	if(good_end == 0) {
@@ -671,13 +649,13 @@ out:
 	if(st) {
 		/* Nothing half-open leaks, nothing more is written, and the
 		 * error in err is kept. */
-		j->len = 0;
-		j->dirty = 0;
+		buf_reset(&j->out);
+		j->dirty = false;
 		journal_close(j, NULL);
 		return st;
 	}
 	/* The batching timer starts now, not before a long resume scan. */
-	j->last_write_ms = j->last_sync_ms = now_ms();
+	j->last_write_ms = j->last_sync_ms = now_mono_ms();
 	*out = j;
 	return PL_OK;
 }
@@ -698,36 +676,31 @@ static enum pl_status read_line(struct journal *j, uint64_t off,
 				const char **line, size_t *len,
 				struct pl_err *err)
 {
-	size_t have = 0;
+	char chunk[4096];
 	const char *nl;
 
 	if(off >= j->end) {
 		size_t at = (size_t)(off - j->end);
 
-		nl = at < j->len ? memchr(j->buf + at, '\n', j->len - at)
-				 : NULL;
+		nl = at < j->out.len ? memchr(j->out.data + at, '\n',
+					      j->out.len - at)
+				     : NULL;
 		if(!nl)
 			return pl_fail(err, PL_EINTERNAL, "journal %s: lost "
 				       "the record at byte %" PRIu64, j->path,
 				       off);
-		*line = j->buf + at;
+		*line = j->out.data + at;
 		*len = (size_t)(nl - *line);
 		return PL_OK;
 	}
+	/* A long line is read in pieces; the buffer keeps its memory for
+	 * the next record unless one huge record grew it. */
+	buf_trim(&j->line, 1u << 20);
 	for(;;) {
 		ssize_t r;
 
-		if(have == j->rcap) {
-			size_t cap = j->rcap ? j->rcap * 2 : 4096;
-			char *grown = realloc(j->rbuf, cap);
-
-			if(!grown)
-				return oom(err);
-			j->rbuf = grown;
-			j->rcap = cap;
-		}
-		r = pread(j->fd, j->rbuf + have, j->rcap - have,
-			  (off_t)(off + have));
+		r = pread(j->fd, chunk, sizeof(chunk),
+			  (off_t)(off + j->line.len));
 		if(r < 0 && errno == EINTR)
 			continue;
 		if(r < 0)
@@ -737,11 +710,13 @@ static enum pl_status read_line(struct journal *j, uint64_t off,
 			return pl_fail(err, PL_EUSAGE, "cannot read journal "
 				       "%s: record at byte %" PRIu64 " is cut "
 				       "short", j->path, off);
-		nl = memchr(j->rbuf + have, '\n', (size_t)r);
-		have += (size_t)r;
+		nl = memchr(chunk, '\n', (size_t)r);
+		if(buf_add(&j->line, chunk, nl ? (size_t)(nl - chunk)
+					       : (size_t)r))
+			return oom(err);
 		if(nl) {
-			*line = j->rbuf;
-			*len = (size_t)(nl - j->rbuf);
+			*line = j->line.data;
+			*len = j->line.len;
 			return PL_OK;
 		}
 	}
@@ -808,21 +783,22 @@ enum pl_status journal_append(struct journal *j, size_t index,
 			       "%s at index %zu, which is %s", rec->tenant_id,
 			       index, canon);
 	o = record_json(index, rec);
-	off = j->end + j->len;
-	if(!o || buf_add_json(j, o)) {
+	off = j->end + j->out.len;
+	if(!o || add_json(j, o)) {
 		json_object_put(o);
 		return oom(err);
 	}
 	json_object_put(o);
 	j->offsets[index] = off;
 	j->pending++;
-	if(j->pending >= JOURNAL_BATCH || j->len >= BUF_FLUSH_BYTES ||
-	   now_ms() - j->last_write_ms >= JOURNAL_FLUSH_MS)
-		return write_out(j, 0, err);
+	if(j->pending >= JOURNAL_BATCH || j->out.len >= BUF_FLUSH_BYTES ||
+	   now_mono_ms() - j->last_write_ms >= JOURNAL_FLUSH_MS)
+		return write_out(j, false, err);
 	return PL_OK;
 }
 
-enum pl_status journal_flush(struct journal *j, int sync, struct pl_err *err)
+enum pl_status journal_flush(struct journal *j, bool sync,
+			     struct pl_err *err)
 {
 	return write_out(j, sync, err);
 }
@@ -834,13 +810,13 @@ enum pl_status journal_close(struct journal *j, struct pl_err *err)
 	if(!j)
 		return PL_OK;
 	if(j->fd >= 0) {
-		st = write_out(j, 1, err);
+		st = write_out(j, true, err);
 		if(close(j->fd) != 0 && !st)
 			st = fail_write(j, errno, err);
 	}
 	json_tokener_free(j->tok);
-	free(j->rbuf);
-	free(j->buf);
+	buf_release(&j->line);
+	buf_release(&j->out);
 	free(j->offsets);
 	free(j->path);
 	free(j);

@@ -77,7 +77,8 @@ enum pl_status journal_append(struct journal *j, size_t index,
 			      struct pl_err *err);
 
 /* Write out buffered records; with sync, fdatasync as well. */
-enum pl_status journal_flush(struct journal *j, int sync, struct pl_err *err);
+enum pl_status journal_flush(struct journal *j, bool sync,
+			     struct pl_err *err);
 
 /* Flush (with sync) and close. Returns the flush status. NULL: PL_OK. */
 enum pl_status journal_close(struct journal *j, struct pl_err *err);

@@ -347,7 +347,7 @@ static void test_round_trip(void **state)
 		for(int k = 0; k < 3; k++)
 			load_equal(j, idx[k], &rec[k]);
 	/* ... and once written. */
-	assert_int_equal(journal_flush(j, 1, &err), PL_OK);
+	assert_int_equal(journal_flush(j, true, &err), PL_OK);
 	assert_true(file_size(path) > before);
 	for(int k = 0; k < 3; k++)
 		load_equal(j, idx[k], &rec[k]);
@@ -394,7 +394,7 @@ static void test_misuse(void **state)
 	snprintf(want, sizeof(want), "journal %s has no record for tenant 4",
 		 path);
 	assert_string_equal(err.msg, want);
-	assert_int_equal(journal_flush(j, 1, &err), PL_OK);
+	assert_int_equal(journal_flush(j, true, &err), PL_OK);
 	assert_int_equal(file_size(path), size);
 	assert_false(journal_is_done(j, 4));
 
@@ -723,7 +723,7 @@ static void test_batching(void **state)
 	/* The timer could only have fired on a badly stalled machine. */
 	if(mono_ms() - t0 < JOURNAL_FLUSH_MS)
 		assert_int_equal(file_size(path), size0);
-	assert_int_equal(journal_flush(j, 0, &err), PL_OK);
+	assert_int_equal(journal_flush(j, false, &err), PL_OK);
 	assert_true(file_size(path) > size0);
 	assert_well_formed(path, 4);
 
