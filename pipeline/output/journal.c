@@ -301,19 +301,43 @@ bad:
 	return false;
 }
 
-enum rec_check { REC_OK = 0, REC_CORRUPT, REC_MISMATCH, REC_NOMEM };
+static enum pl_status corrupt(const struct journal *j, size_t lineno,
+			      const char *why, struct pl_err *err)
+{
+	return pl_fail(err, PL_EOUTPUT, "journal %s line %zu is corrupt: %s",
+		       j->path, lineno, why);
+}
+
+/* Where a record failure happened: "journal P line N " + its message
+ * ("is corrupt: ..."); out of memory is passed on as it is. */
+static enum pl_status at_line(const struct journal *j, size_t lineno,
+			      enum pl_status st, const struct pl_err *why,
+			      struct pl_err *err)
+{
+	if(st == PL_ENOMEM) {
+		if(err)
+			*err = *why;
+		return st;
+	}
+	return pl_fail(err, st, "journal %s line %zu %s", j->path, lineno,
+		       why->msg);
+}
 
 /*
  * Check a record line's object against the tenant set and, when rec is
- * not NULL, fill rec (which must be empty) from it. *index gets "i".
- * On failure why says what is wrong; rec may hold part of the record.
+ * not NULL, fill rec (which must be empty) from it. *index gets "i". A
+ * record of the wrong shape, or for a tenant that is not the input's at
+ * its index, is PL_EOUTPUT with what is wrong in `out` ("is corrupt: ..."
+ * or "does not match the input: ..."; at_line() puts the place in front);
+ * PL_ENOMEM. On failure rec may hold part of the record.
  */
-static enum rec_check read_record(const struct journal *j,
+static enum pl_status read_record(const struct journal *j,
 				  struct json_object *o, size_t *index,
-				  struct tenant_record *rec, char *why,
-				  size_t whylen)
+				  struct tenant_record *rec,
+				  struct pl_err *out)
 {
-	char canon[GUID_STR_LEN + 1];
+	char canon[GUID_STR_LEN + 1], why[200];
+	const size_t whylen = sizeof(why);
 	const char *tenant, *request, *error, *cell[4];
 	struct json_object *rows, *row;
 	int64_t i, http, attempts, outcome;
@@ -327,27 +351,24 @@ static enum rec_check read_record(const struct journal *j,
 	   !get_int(o, "o", OUTCOME_ANSWERED, OUTCOME_FAILED, &outcome, why,
 		    whylen) ||
 	   !get_str(o, "e", 0, &error, why, whylen))
-		return REC_CORRUPT;
-	if(!tenant) {
-		snprintf(why, whylen, "\"t\" is null");
-		return REC_CORRUPT;
-	}
+		return pl_fail(out, PL_EOUTPUT, "is corrupt: %s", why);
+	if(!tenant)
+		return pl_fail(out, PL_EOUTPUT, "is corrupt: \"t\" is null");
 	if(!json_object_object_get_ex(o, "rows", &rows) ||
-	   !json_object_is_type(rows, json_type_array)) {
-		snprintf(why, whylen, "\"rows\" is not an array");
-		return REC_CORRUPT;
-	}
-	if((uint64_t)i >= j->count) {
-		snprintf(why, whylen, "index %" PRId64
-			 " is out of range (%zu tenants)", i, j->count);
-		return REC_MISMATCH;
-	}
+	   !json_object_is_type(rows, json_type_array))
+		return pl_fail(out, PL_EOUTPUT, "is corrupt: \"rows\" is not "
+			       "an array");
+	/* The identity matched, so the input is the same: a record that
+	 * does not fit it is damage too, in its own words. */
+	if((uint64_t)i >= j->count)
+		return pl_fail(out, PL_EOUTPUT, "does not match the input: "
+			       "index %" PRId64 " is out of range (%zu "
+			       "tenants)", i, j->count);
 	guid_format(tenantset_get(j->tenants, (size_t)i), canon);
-	if(strcmp(tenant, canon) != 0) {
-		snprintf(why, whylen, "tenant %s at index %" PRId64
-			 " is %s in the input", tenant, i, canon);
-		return REC_MISMATCH;
-	}
+	if(strcmp(tenant, canon) != 0)
+		return pl_fail(out, PL_EOUTPUT, "does not match the input: "
+			       "tenant %s at index %" PRId64 " is %s in the "
+			       "input", tenant, i, canon);
 	*index = (size_t)i;
 	nrows = json_object_array_length(rows);
 	for(size_t r = 0; r < nrows; r++) {
@@ -364,24 +385,21 @@ static enum rec_check read_record(const struct journal *j,
 			cell[c] = v ? json_object_get_string(v) : NULL;
 		}
 		if(rec && tenant_record_add_row(rec, cell[0], cell[1], cell[2],
-						cell[3], NULL))
-			return REC_NOMEM;
+						cell[3], out))
+			return PL_ENOMEM;
 	}
 	if(!rec)
-		return REC_OK;
+		return PL_OK;
 	memcpy(rec->tenant_id, tenant, GUID_STR_LEN + 1);
 	snprintf(rec->request_id, sizeof(rec->request_id), "%s",
 		 request ? request : "");
 	rec->http_status = (long)http;
 	rec->attempts = (unsigned)attempts;
 	rec->outcome = (enum tenant_outcome)outcome;
-	if(tenant_record_set_error(rec, error, NULL))
-		return REC_NOMEM;
-	return REC_OK;
+	return tenant_record_set_error(rec, error, out);
 bad_row:
-	snprintf(why, whylen, "\"rows\" holds something other than "
-		 "arrays of 4 strings or nulls");
-	return REC_CORRUPT;
+	return pl_fail(out, PL_EOUTPUT, "is corrupt: \"rows\" holds "
+		       "something other than arrays of 4 strings or nulls");
 }
 
 static struct json_object *identity_json(const struct journal_identity *id,
@@ -431,11 +449,9 @@ static enum pl_status check_identity(const struct journal *j,
 	   !get_str(o, "correlation_id", GUID_STR_LEN, &cid, why,
 		    sizeof(why)) ||
 	   !get_int(o, "tenants", 0, INT64_MAX, &tenants, why, sizeof(why)))
-		return pl_fail(err, PL_EUSAGE, "journal %s line 1 is corrupt: "
-			       "%s", j->path, why);
+		return corrupt(j, 1, why, err);
 	if(!sha || !fp || !cid || !ids_parse_uuid(cid, corr))
-		return pl_fail(err, PL_EUSAGE, "journal %s line 1 is corrupt: "
-			       "incomplete identity", j->path);
+		return corrupt(j, 1, "incomplete identity", err);
 	if(strcmp(sha, id->input_sha256) != 0)
 		return pl_fail(err, PL_EUSAGE, "journal %s belongs to another "
 			       "input (sha256 %.12s\u2026 \u2260 %.12s\u2026): "
@@ -485,7 +501,6 @@ static enum pl_status scan(struct journal *j, uint64_t size,
 	size_t cap = 0, lineno = 0, index = 0;
 	uint64_t pos = 0;
 	ssize_t n;
-	char why[200];
 	FILE *f;
 	int fd = dup(j->fd);
 
@@ -502,7 +517,6 @@ static enum pl_status scan(struct journal *j, uint64_t size,
 		bool last = pos + (uint64_t)n >= size;
 		size_t len = (size_t)n - (complete ? 1 : 0);
 		struct json_object *o;
-		enum rec_check rc;
 
 		lineno++;
 		o = complete ? parse_line(j->tok, line, len) : NULL;
@@ -515,25 +529,17 @@ static enum pl_status scan(struct journal *j, uint64_t size,
 			break;
 		}
 		if(!o) {
-			st = pl_fail(err, PL_EUSAGE, "journal %s line %zu is "
-				     "corrupt: not a JSON object", j->path,
-				     lineno);
+			st = corrupt(j, lineno, "not a JSON object", err);
 			break;
 		}
 		if(lineno == 1) {
 			st = check_identity(j, o, id, corr, err);
 		} else {
-			rc = read_record(j, o, &index, NULL, why, sizeof(why));
-			if(rc == REC_CORRUPT)
-				st = pl_fail(err, PL_EUSAGE, "journal %s line "
-					     "%zu is corrupt: %s", j->path,
-					     lineno, why);
-			else if(rc == REC_MISMATCH)
-				st = pl_fail(err, PL_EUSAGE, "journal %s line "
-					     "%zu does not match the input: "
-					     "%s", j->path, lineno, why);
-			else if(rc == REC_NOMEM)
-				st = oom(err);
+			struct pl_err why;
+
+			st = read_record(j, o, &index, NULL, &why);
+			if(st)
+				at_line(j, lineno, st, &why, err);
 			else if(j->offsets[index] == NOT_DONE)
 				j->resumed++;
 			if(!st)
@@ -545,8 +551,8 @@ static enum pl_status scan(struct journal *j, uint64_t size,
 		pos += (uint64_t)n;
 	}
 	if(!st && n < 0 && ferror(f))
-		st = pl_fail(err, PL_EOUTPUT, "cannot read journal %s: %s",
-			     j->path, strerror(errno));
+		st = pl_fail(err, PL_EOUTPUT, "cannot read journal %s line "
+			     "%zu: %s", j->path, lineno + 1, strerror(errno));
 	free(line);
 	fclose(f);
 	*good_end = pos;
@@ -670,13 +676,56 @@ bool journal_is_done(const struct journal *j, size_t index)
 	return index < j->count && j->offsets[index] != NOT_DONE;
 }
 
-/* Point *line at the record starting at off (the file, or buf for a
- * record not written yet), *len without its newline. */
+/*
+ * The 1-based line of the record at byte off, for messages: the newlines
+ * before it in the file, and in `out` for a record not written yet. 0
+ * when the file cannot tell (a read error).
+ */
+static size_t line_of(struct journal *j, uint64_t off)
+{
+	char chunk[4096];
+	uint64_t in_file = off < j->end ? off : j->end, at = 0;
+	size_t lines = 1;
+
+	while(at < in_file) {
+		size_t want = in_file - at < sizeof(chunk)
+			      ? (size_t)(in_file - at) : sizeof(chunk);
+		ssize_t r = pread(j->fd, chunk, want, (off_t)at);
+
+		if(r < 0 && errno == EINTR)
+			continue;
+		if(r <= 0)
+			return 0;
+		for(ssize_t k = 0; k < r; k++)
+			lines += chunk[k] == '\n';
+		at += (uint64_t)r;
+	}
+	for(size_t k = 0; off > j->end && k < off - j->end; k++)
+		lines += j->out.data[k] == '\n';
+	return lines;
+}
+
+/* "line N" of the record at off, or "at byte B" when N is unknown. */
+static void where(struct journal *j, uint64_t off, char *out, size_t len)
+{
+	size_t lineno = line_of(j, off);
+
+	if(lineno)
+		snprintf(out, len, "line %zu", lineno);
+	else
+		snprintf(out, len, "at byte %" PRIu64, off);
+}
+
+/*
+ * Point *line at the record starting at off (the file, or `out` for a
+ * record not written yet), *len without its newline. A failing read, or
+ * a file that ends inside the record, is PL_EOUTPUT naming the line.
+ */
 static enum pl_status read_line(struct journal *j, uint64_t off,
 				const char **line, size_t *len,
 				struct pl_err *err)
 {
-	char chunk[4096];
+	char chunk[4096], place[48];
 	const char *nl;
 
 	if(off >= j->end) {
@@ -703,13 +752,15 @@ static enum pl_status read_line(struct journal *j, uint64_t off,
 			  (off_t)(off + j->line.len));
 		if(r < 0 && errno == EINTR)
 			continue;
-		if(r < 0)
-			return pl_fail(err, PL_EUSAGE, "cannot read journal "
-				       "%s: %s", j->path, strerror(errno));
-		if(r == 0)
-			return pl_fail(err, PL_EUSAGE, "cannot read journal "
-				       "%s: record at byte %" PRIu64 " is cut "
-				       "short", j->path, off);
+		if(r <= 0) {
+			int e = errno;
+
+			where(j, off, place, sizeof(place));
+			return pl_fail(err, PL_EOUTPUT, "cannot read journal "
+				       "%s %s: %s", j->path, place, r < 0
+				       ? strerror(e)
+				       : "the file ends inside the record");
+		}
 		nl = memchr(chunk, '\n', (size_t)r);
 		if(buf_add(&j->line, chunk, nl ? (size_t)(nl - chunk)
 					       : (size_t)r))
@@ -728,8 +779,8 @@ enum pl_status journal_load(struct journal *j, size_t index,
 	enum pl_status st;
 	struct json_object *o;
 	const char *line = NULL;
-	size_t len = 0, got = SIZE_MAX;
-	char why[200];
+	size_t len = 0, got = SIZE_MAX, lineno;
+	struct pl_err why;
 
 	tenant_record_release(rec);
 	if(!journal_is_done(j, index))
@@ -738,31 +789,31 @@ enum pl_status journal_load(struct journal *j, size_t index,
 	st = read_line(j, j->offsets[index], &line, &len, err);
 	if(st)
 		return st;
+	/*
+	 * Every record was checked when the journal was opened, so one that
+	 * is unusable now was changed under the run: the same PL_EOUTPUT
+	 * and words as at open. The line number is counted only then.
+	 */
 	o = parse_line(j->tok, line, len);
-	if(!o)
-		return pl_fail(err, PL_EUSAGE, "journal %s: record at byte %"
-			       PRIu64 " is not a JSON object", j->path,
-			       j->offsets[index]);
-	switch(read_record(j, o, &got, rec, why, sizeof(why))) {
-	case REC_OK:
-		if(got == index)
-			break;
-		snprintf(why, sizeof(why), "it is for index %zu", got);
-		/* fall through */
-	case REC_CORRUPT:
-	case REC_MISMATCH:
-		st = pl_fail(err, PL_EUSAGE, "journal %s: record at byte %"
-			     PRIu64 " is unusable: %s", j->path,
-			     j->offsets[index], why);
-		break;
-	case REC_NOMEM:
-		st = oom(err);
-		break;
+	if(!o) {
+		pl_fail(&why, PL_EOUTPUT, "is corrupt: not a JSON object");
+		st = PL_EOUTPUT;
+	} else {
+		st = read_record(j, o, &got, rec, &why);
+		if(!st && got != index)
+			st = pl_fail(&why, PL_EOUTPUT, "is corrupt: it holds "
+				     "tenant %zu, not %zu", got, index);
+		json_object_put(o);
 	}
-	json_object_put(o);
-	if(st)
+	if(st) {
 		tenant_record_release(rec);
-	return st;
+		lineno = line_of(j, j->offsets[index]);
+		if(lineno)
+			return at_line(j, lineno, st, &why, err);
+		return pl_fail(err, st, "journal %s record at byte %" PRIu64
+			       " %s", j->path, j->offsets[index], why.msg);
+	}
+	return PL_OK;
 }
 
 enum pl_status journal_append(struct journal *j, size_t index,

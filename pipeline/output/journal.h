@@ -17,6 +17,22 @@
  * records are appended. A journal written for another input (SHA-256) or
  * other result-shaping options (fingerprint) is refused.
  *
+ * Errors, one rule for opening and loading alike:
+ *   PL_EUSAGE   the file is not this run's journal: not a journal at all,
+ *               one of another input (SHA-256, tenant count), of other
+ *               result-shaping options, of another correlation ID, of an
+ *               unknown version, or in use by another run. Nothing was
+ *               read or written; the remedy is another path or the
+ *               journal's options.
+ *   PL_EOUTPUT  the file is this run's journal but cannot serve: it
+ *               cannot be created, read, written or synced, or a line is
+ *               damaged (not JSON, the wrong shape, a tenant that is not
+ *               the input's at its index), whether found at open or by a
+ *               later journal_load. The journal is the run's own state,
+ *               an output like the reports, so this is exit 5, and the
+ *               message says "journal PATH line N ..." (a torn last line
+ *               is no damage: it is dropped, see above).
+ *
  * Durability: records are buffered and written with write(2) every
  * JOURNAL_BATCH records or JOURNAL_FLUSH_MS, whichever comes first (so a
  * kill -9 loses at most that batch, which is simply fetched again), and
@@ -52,10 +68,8 @@ struct journal_identity {
 
 /*
  * Open or create the journal at path for the tenants in `tenants` (input
- * order; borrowed for the journal's lifetime). A record whose index or
- * tenant does not match the set is refused as corrupt (PL_EUSAGE naming
- * the file and line). Errors: PL_EUSAGE for a journal of another run,
- * PL_EOUTPUT when it cannot be created or written.
+ * order; borrowed for the journal's lifetime), checking every line.
+ * Errors as above; on failure the file is left as it was.
  */
 enum pl_status journal_open(const char *path, struct journal_identity *id,
 			    const struct tenantset *tenants,
@@ -67,7 +81,8 @@ size_t journal_resumed(const struct journal *j);
 bool journal_is_done(const struct journal *j, size_t index);
 
 /* Read back tenant `index`'s record into rec (initialized by caller).
- * PL_EUSAGE if it is unreadable; PL_ENOMEM. */
+ * PL_EOUTPUT (naming the line) if it can no longer be read or parsed;
+ * PL_ENOMEM; rec is left empty on failure. */
 enum pl_status journal_load(struct journal *j, size_t index,
 			    struct tenant_record *rec, struct pl_err *err);
 

@@ -566,7 +566,9 @@ static void test_corrupt_line(void **state)
 	static const struct {
 		int line;
 		const char *text, *why;
-	} cases[3] = {
+	} cases[4] = {
+		{1, "{\"qualreport_journal\":1,\"input_sha256\":5}\n",
+		    "\"input_sha256\" is not a string or null"},
 		{3, "{\"i\":1,,}\n", "not a JSON object"},
 		{3, "{\"i\":1}\n", "\"t\" is not a string or null"},
 		/* Valid JSON as the last line is no torn write. */
@@ -579,19 +581,70 @@ static void test_corrupt_line(void **state)
 	char path[256], want[PL_ERR_MAX];
 	long long size;
 
-	for(int c = 0; c < 3; c++) {
+	/* A damaged journal is a failed output of this run (exit 5), not a
+	 * usage error: it is still this input's, only broken. */
+	for(int c = 0; c < 4; c++) {
 		new_path(path, sizeof(path));
 		write_journal(path, set, idx, 3);
 		replace_line(path, cases[c].line, cases[c].text);
 		size = file_size(path);
 		assert_int_equal(open_j(path, set, SHA_A, FP, CORR, &j, &err),
-				 PL_EUSAGE);
+				 PL_EOUTPUT);
 		assert_null(j);
 		snprintf(want, sizeof(want), "journal %s line %d is corrupt: %s",
 			 path, cases[c].line, cases[c].why);
 		assert_string_equal(err.msg, want);
 		assert_int_equal(file_size(path), size);
 	}
+	tenantset_free(set);
+}
+
+/*
+ * A journal damaged after it was opened: journal_load says which line of
+ * which file, with the same status a damaged line gets at open
+ * (PL_EOUTPUT: the journal is this run's own state, not a usage error).
+ */
+static void test_load_errors(void **state)
+{
+	static const size_t idx[3] = {0, 1, 2};
+	struct tenantset *set = make_set(5, 0);
+	struct tenant_record got;
+	struct journal *j;
+	struct pl_err err;
+	char path[256], want[PL_ERR_MAX];
+	size_t len;
+	char *text, *line3;
+
+	new_path(path, sizeof(path));
+	write_journal(path, set, idx, 3);
+	assert_int_equal(open_j(path, set, SHA_A, FP, CORR, &j, &err), PL_OK);
+	assert_int_equal(journal_resumed(j), 3);
+
+	/* Line 3 (tenant 1's record) overwritten in place, same length. */
+	text = testutil_read_file(path, &len);
+	line3 = strchr(strchr(text, '\n') + 1, '\n') + 1;
+	memset(line3, 'x', (size_t)(strchr(line3, '\n') - line3));
+	spit(path, "r+b", text, len);
+	free(text);
+	tenant_record_init(&got);
+	assert_int_equal(journal_load(j, 1, &got, &err), PL_EOUTPUT);
+	snprintf(want, sizeof(want), "journal %s line 3 is corrupt: not a "
+		 "JSON object", path);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(got.nrows, 0);
+
+	/* Cut short in line 4 (tenant 2's record): a read that ends early. */
+	assert_int_equal(truncate(path, file_size(path) - 10), 0);
+	assert_int_equal(journal_load(j, 2, &got, &err), PL_EOUTPUT);
+	snprintf(want, sizeof(want), "cannot read journal %s line 4: the "
+		 "file ends inside the record", path);
+	assert_string_equal(err.msg, want);
+
+	/* Line 2 is intact and still loads. */
+	assert_int_equal(journal_load(j, 0, &got, &err), PL_OK);
+	assert_int_equal(got.nrows, 1);
+	tenant_record_release(&got);
+	assert_int_equal(journal_close(j, &err), PL_OK);
 	tenantset_free(set);
 }
 
@@ -678,7 +731,7 @@ static void test_tenant_mismatch(void **state)
 	new_path(path, sizeof(path));
 	write_journal(path, set, idx, 2);
 	assert_int_equal(open_j(path, other, SHA_A, FP, CORR, &j, &err),
-			 PL_EUSAGE);
+			 PL_EOUTPUT);
 	snprintf(want, sizeof(want), "journal %s line 3 does not match the "
 		 "input: tenant %s at index 1 is %s in the input", path, t1,
 		 o1);
@@ -691,7 +744,7 @@ static void test_tenant_mismatch(void **state)
 		 "\"r\":null,\"o\":0,\"e\":null,\"rows\":[]}\n", t1);
 	spit(path, "ab", line, strlen(line));
 	assert_int_equal(open_j(path, set, SHA_A, FP, CORR, &j, &err),
-			 PL_EUSAGE);
+			 PL_EOUTPUT);
 	snprintf(want, sizeof(want), "journal %s line 4 does not match the "
 		 "input: index 9 is out of range (5 tenants)", path);
 	assert_string_equal(err.msg, want);
@@ -830,6 +883,7 @@ int main(void)
 		cmocka_unit_test(test_torn_last_line),
 		cmocka_unit_test(test_torn_identity_and_foreign_file),
 		cmocka_unit_test(test_corrupt_line),
+		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_identity_mismatch),
 		cmocka_unit_test(test_tenant_mismatch),
 		cmocka_unit_test(test_batching),
