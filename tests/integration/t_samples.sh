@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The samples, end to end: exact detail, summary and rejects reports in
-# every format, valid against the schemas, with the contract's exit code;
-# then the second month (samples/tenants-next.csv against
-# samples/pcsim-data-next.json) against the first: the exact changes
-# report, every change kind, from the manifest or the detail itself.
+# The samples, end to end: the reports and the manifest valid against the
+# schemas, readable by Python's gzip and jq, the manifest describing the
+# files exactly; then the second month (samples/tenants-next.csv against
+# samples/pcsim-data-next.json) against the first: every change kind, from
+# the manifest or the detail itself, the same bytes every time. The exact
+# bytes of every report against samples/expected/ are the case runner's
+# (tests/cases/samples-*).
 source "$(dirname "$0")/lib.sh"
-exp=$SRC/samples/expected
 validate="/usr/bin/python3 $SRC/tests/schemas/validate.py"
 corr=7d2456fd-2d79-46d0-9f8e-5d7ecd5f8745
 export PARTNER_CENTER_TOKEN=demo-token-not-a-secret
@@ -21,31 +22,16 @@ fresh_pcsim
 "$QR" "$SRC/samples/tenants.csv" --base-url "$PCSIM_URL" --correlation-id $corr \
   -o "$TMP/q.csv" -s "$TMP/s.csv" --rejects "$TMP/r.csv" --no-progress 2>"$TMP/err"
 check "exit code (one tenant refused with 403)" "$?" 1
-check_file "detail CSV" "$TMP/q.csv" "$exp/qualifications.csv"
-check_file "summary CSV" "$TMP/s.csv" "$exp/summary.csv"
-check_file "rejects CSV" "$TMP/r.csv" "$exp/rejects.csv"
-grep -q "summary: 45 input rows: 40 valid, 1 duplicate, 2 invalid, 2 blank" "$TMP/err" \
-  && ok || fail "human summary on stderr: $(cat "$TMP/err")"
-grep -q "correlation ID $corr" "$TMP/err" && ok || fail "correlation ID not logged"
 
 fresh_pcsim
 "$QR" "$SRC/samples/tenants.csv" --base-url "$PCSIM_URL" --correlation-id $corr \
   -o "$TMP/q.ndjson.gz" -s "$TMP/s.ndjson" -q
 check "exit code, NDJSON" "$?" 1
-zcat "$TMP/q.ndjson.gz" >"$TMP/q.ndjson"
-check_file "detail NDJSON.gz" "$TMP/q.ndjson" "$exp/qualifications.ndjson"
-check_file "summary NDJSON" "$TMP/s.ndjson" "$exp/summary.ndjson"
 /usr/bin/python3 -c 'import gzip,json,sys
 n = sum(1 for line in gzip.open(sys.argv[1], "rt") if json.loads(line))
 print(n)' "$TMP/q.ndjson.gz" >"$TMP/n"
 check "python gzip reads every line" "$(cat "$TMP/n")" 41
 check "jq reads every line" "$(zcat "$TMP/q.ndjson.gz" | jq -c . | wc -l)" 41
-
-# Same bytes from stdin, and with -f overriding the suffix.
-fresh_pcsim
-"$QR" - --base-url "$PCSIM_URL" --correlation-id $corr -q -f ndjson \
-  <"$SRC/samples/tenants.csv" >"$TMP/stdin.ndjson"
-check_file "stdin to stdout NDJSON" "$TMP/stdin.ndjson" "$exp/qualifications.ndjson"
 
 for f in q.csv:detail-row:csv q.ndjson.gz:detail-row:ndjson.gz \
          s.csv:summary-row:csv s.ndjson:summary-row:ndjson r.csv:reject-row:csv \
@@ -71,19 +57,12 @@ check "manifest input sha256" "$(jq -r .input.sha256 "$m")" \
   "$(sha256sum <"$SRC/samples/tenants.csv" | cut -d' ' -f1)"
 check "manifest correlation" "$(jq -r .correlation_id "$m")" $corr
 
-# --excel-safe only changes CSV free text that starts with = + - @.
-fresh_pcsim
-"$QR" "$SRC/samples/tenants.csv" --base-url "$PCSIM_URL" --correlation-id $corr \
-  -o "$TMP/x.csv" --excel-safe -q
-check_file "excel-safe detail (no formula-like text in the samples)" "$TMP/x.csv" "$exp/qualifications.csv"
-
 # ---- a month later -------------------------------------------------------
 fresh_pcsim pcsim-data-next.json
 "$QR" "$SRC/samples/tenants-next.csv" --base-url "$PCSIM_URL" --correlation-id $corr \
   -o "$TMP/n.csv" -s "$TMP/n-s.csv" --previous "$TMP/q.csv.manifest.json" \
   --changes "$TMP/changes.csv" --html "$TMP/report.html" --no-progress 2>"$TMP/err"
 check "month 2 exit code (one Error)" "$?" 1
-check_file "changes CSV" "$TMP/changes.csv" "$exp/changes.csv"
 check "every change kind in the samples" \
   "$(tail -n +2 "$TMP/changes.csv" | cut -d, -f3 | sort -u | tr '\n' ' ')" \
   "added gone_tenant new_tenant reason_changed removed status_changed unknown "
@@ -117,8 +96,8 @@ for k in 1 2; do
   "$QR" "$SRC/samples/tenants-next.csv" --base-url "$PCSIM_URL" --correlation-id $corr \
     -o "$TMP/n.ndjson" --previous "$TMP/q.csv" --changes "$TMP/changes$k.ndjson" -q
   check "month 2 NDJSON exit code ($k)" "$?" 1
-  check_file "changes NDJSON ($k)" "$TMP/changes$k.ndjson" "$exp/changes.ndjson"
 done
+check_file "changes NDJSON, the same bytes twice" "$TMP/changes2.ndjson" "$TMP/changes1.ndjson"
 if $validate "$SRC/schemas/changes-row.schema.json" "$TMP/changes1.ndjson" >"$TMP/v" 2>&1
 then ok; else fail "schema changes-row on changes.ndjson: $(cat "$TMP/v")"; fi
 finish
