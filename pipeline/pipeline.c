@@ -474,12 +474,15 @@ static enum pl_status fetch_all(struct run *run)
 		return st; /* everything resumed: no token needed */
 	if(cfg->auth_error)
 		return pl_fail(run->err, PL_EAUTH, "%s", cfg->auth_error);
+	/* Fail fast, each failure with its own code: only PL_EAUTH is
+	 * "authentication failed" (exit 4); a bad setting stays a usage
+	 * error and running out of memory stays exit 5. */
 	st = auth_new(&cfg->auth, &auth, run->err);
 	if(!st)
-		st = auth_token(auth, &token, run->err); /* fail fast */
+		st = auth_token(auth, &token, run->err);
 	if(st) {
 		auth_free(auth);
-		return st == PL_EUSAGE ? st : PL_EAUTH;
+		return st;
 	}
 
 	memset(&fc, 0, sizeof(fc));
