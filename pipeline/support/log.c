@@ -76,9 +76,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	if(hook_fn)
 		hook_fn(hook_ctx, 0);
+	/* A person at a terminal reads the correlation ID once, in the run's
+	 * first line; a log collector (JSON) or someone debugging (-v) gets
+	 * it on every line. */
 	if(format == LOG_JSON)
 		write_json(level, msg);
-	else if(correlation[0])
+	else if(correlation[0] && max_level >= LOG_DEBUG)
 		fprintf(stderr, "qualreport: %s: %s [corr=%s]\n",
 			level_names[level], msg, correlation);
 	else

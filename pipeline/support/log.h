@@ -1,9 +1,11 @@
 /*
  * log.h: the run's log lines on stderr.
  *
- * Text: "qualreport: warning: message [corr=<id>]"; JSON: one object per
- * line {"ts","level","msg","correlation_id"} for log shippers. The
- * correlation ID is on every line once set. Never pass a secret here.
+ * Text: "qualreport: warning: message", with " [corr=<id>]" appended at
+ * debug level (-v); JSON: one object per line {"ts","level","msg",
+ * "correlation_id"} for log shippers, the correlation ID on every line
+ * once set. The pipeline logs "correlation ID <id>" as its first line, so
+ * a plain text log names it once. Never pass a secret here.
  *
  * A hook lets the progress bar erase itself before a line is written and
  * redraw after, so the terminal never shows a line torn by the bar.

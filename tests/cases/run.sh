@@ -129,6 +129,14 @@ if [ -d "$E" ]; then
       stderr) has "$WORK/stderr" "$f" ;;
       stderr-not) has "$WORK/stderr" "$f" not ;;
       stderr-re) has "$WORK/stderr" "$f" "" E ;;
+      stderr-every)
+        lines "$f"
+        for p in "${LINES[@]}"; do
+          [ -z "$p" ] && continue
+          p=$(expand "$p")
+          bad=$(grep -c -v -E -e "$p" "$WORK/stderr")
+          [ "$bad" = 0 ] || fail "$bad stderr lines do not match '$p'"
+        done ;;
       absent)
         lines "$f"
         for p in "${LINES[@]}"; do
