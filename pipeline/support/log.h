@@ -7,6 +7,10 @@
  * once set. The pipeline logs "correlation ID <id>" as its first line, so
  * a plain text log names it once. Never pass a secret here.
  *
+ * Writing a line allocates nothing (JSON is escaped by hand into a stack
+ * buffer, byte for byte what json-c's writer makes), so even an
+ * out-of-memory error gets its line. Messages are cut at 2047 bytes.
+ *
  * A hook lets the progress bar erase itself before a line is written and
  * redraw after, so the terminal never shows a line torn by the bar.
  */

@@ -4,7 +4,9 @@
  * at one precise place (jq preloads a shim that fails fread and fclose;
  * curl fails allocations one by one).
  *
- *   QR_FAIL_CURL_EASY_INIT=N   the N-th curl_easy_init() returns NULL
+ *   QR_FAIL_CURL_EASY_INIT=N        the N-th curl_easy_init() returns NULL
+ *   QR_FAIL_JSON_NEW_OBJECT=N       the N-th json_object_new_object() too
+ *   QR_FAIL_JSON_TO_STRING=N        the N-th json_object_to_json_string_ext()
  *
  * Everything else passes through to the real function.
  */
@@ -14,8 +16,9 @@
 #include <stdlib.h>
 
 #include <curl/curl.h>
+#include <json-c/json.h>
 
-static atomic_ulong easy_calls;
+static atomic_ulong easy_calls, new_object_calls, to_string_calls;
 
 static unsigned long nth(const char *var)
 {
@@ -33,4 +36,28 @@ CURL *curl_easy_init(void)
 	if(n == nth("QR_FAIL_CURL_EASY_INIT"))
 		return NULL;
 	return real ? real() : NULL;
+}
+
+struct json_object *json_object_new_object(void)
+{
+	struct json_object *(*real)(void) =
+		(struct json_object *(*)(void))dlsym(RTLD_NEXT,
+						     "json_object_new_object");
+	unsigned long n = atomic_fetch_add(&new_object_calls, 1) + 1;
+
+	if(n == nth("QR_FAIL_JSON_NEW_OBJECT"))
+		return NULL;
+	return real ? real() : NULL;
+}
+
+const char *json_object_to_json_string_ext(struct json_object *o, int flags)
+{
+	const char *(*real)(struct json_object *, int) =
+		(const char *(*)(struct json_object *, int))dlsym(
+			RTLD_NEXT, "json_object_to_json_string_ext");
+	unsigned long n = atomic_fetch_add(&to_string_calls, 1) + 1;
+
+	if(n == nth("QR_FAIL_JSON_TO_STRING"))
+		return NULL;
+	return real ? real(o, flags) : NULL;
 }
