@@ -56,6 +56,9 @@ struct run {
 	struct outfile *html_out;      /* the page, finished, not committed */
 	struct outfile_stats html_stats;
 	struct summary *summary;
+	struct manifest_file *manifest; /* opened before any report is
+					 * published, committed after */
+	bool published;                 /* a report may be at its final path */
 	struct journal *journal;
 	struct progress *progress;
 
@@ -630,12 +633,11 @@ static enum pl_status write_html(struct run *run, int exit_code)
 }
 
 /*
- * Publish every report. All are finished (written, synced, closed) and
- * the page written after them before any is renamed into place, so a
- * full disk on one leaves none behind; only a failing rename(2) in the
- * same directory could split them.
+ * Write out, sync and close every report, then write the page (which
+ * states their SHA-256), renaming none: a full disk on one leaves none of
+ * them behind.
  */
-static enum pl_status commit_reports(struct run *run, int exit_code)
+static enum pl_status finish_reports(struct run *run, int exit_code)
 {
 	struct report *all[] = {run->detail, run->summary_report,
 				run->rejects, run->changes_report};
@@ -655,9 +657,25 @@ static enum pl_status commit_reports(struct run *run, int exit_code)
 	}
 	if(!st && run->html)
 		st = write_html(run, exit_code);
-	if(st)
-		return st;
+	return st;
+}
 
+/*
+ * Rename every finished output into place. Only a failing rename(2) in
+ * the same directory, or the directory sync after it, can leave some at
+ * their final paths and not others (run->published says it may be so).
+ */
+static enum pl_status publish_reports(struct run *run)
+{
+	struct report *all[] = {run->detail, run->summary_report,
+				run->rejects, run->changes_report};
+	struct report_stats *stats[] = {&run->detail_stats,
+					&run->summary_stats,
+					&run->rejects_stats,
+					&run->changes_stats};
+	enum pl_status st = PL_OK;
+
+	run->published = true;
 	for(size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		if(!st && all[i])
 			st = report_commit(all[i], stats[i], run->err);
@@ -694,6 +712,7 @@ static enum pl_status write_manifest(struct run *run, int exit_code)
 	struct manifest_option opts[10];
 	char conc[16], retries[16], timeout[32], rate[32], excel[8];
 	size_t n = 0;
+	enum pl_status st;
 
 	memset(&m, 0, sizeof(m));
 	snprintf(conc, sizeof(conc), "%u", cfg->concurrency);
@@ -736,7 +755,24 @@ static enum pl_status write_manifest(struct run *run, int exit_code)
 	m.outputs = outs;
 	m.noutputs = list_outputs(run, true, outs);
 	m.exit_code = exit_code;
-	return manifest_write(cfg->manifest, &m, run->err);
+	st = manifest_commit(run->manifest, &m, run->err);
+	run->manifest = NULL;
+	return st;
+}
+
+/*
+ * A failure after the first rename cannot take back what is already at
+ * the final paths; say what a loader sees there: reports, and no manifest
+ * (manifest_open removed the previous one), so one that waits for the
+ * manifest takes nothing.
+ */
+static enum pl_status after_publishing(struct run *run, enum pl_status st)
+{
+	struct pl_err first = *run->err;
+
+	return pl_fail(run->err, st, "%s (reports renamed so far are at their "
+		       "final paths without a manifest: a loader waiting for "
+		       "it takes none)", first.msg);
 }
 
 /* The changes since the previous run, by kind, on stderr. */
@@ -885,11 +921,21 @@ enum pl_status pipeline_run(const struct pipeline_config *cfg,
 	if(st)
 		goto out;
 	res->exit_code = run.failed ? QR_EXIT_FAILURES : QR_EXIT_OK;
-	st = commit_reports(&run, res->exit_code);
-	if(st)
-		goto out;
-	if(cfg->manifest)
+	st = finish_reports(&run, res->exit_code);
+	/* The manifest before any rename: one that cannot even be created
+	 * fails the run while nothing is published, and the previous run's
+	 * goes only once this run's outputs are whole on disk. */
+	if(!st && cfg->manifest)
+		st = manifest_open(cfg->manifest, &run.manifest, err);
+	if(!st)
+		st = publish_reports(&run);
+	if(!st && run.manifest)
 		st = write_manifest(&run, res->exit_code);
+	if(st) {
+		if(run.published)
+			st = after_publishing(&run, st);
+		goto out;
+	}
 	if(!cfg->quiet)
 		print_summary(&run);
 	if(!cfg->quiet && run.changes)
@@ -903,6 +949,7 @@ out:
 	}
 	progress_finish(run.progress);
 	abort_reports(&run);
+	manifest_abort(run.manifest);
 	if(st) {
 		signo = cfg->stop ? (int)*cfg->stop : 0;
 		res->exit_code = pl_exit_code(st, signo);

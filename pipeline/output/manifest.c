@@ -1,10 +1,13 @@
 #include "manifest.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -202,38 +205,86 @@ static struct json_object *build(const struct manifest *m)
 	return root;
 }
 
-enum pl_status manifest_write(const char *path, const struct manifest *m,
-			      struct pl_err *err)
+struct manifest_file {
+	struct outfile *out;
+};
+
+enum pl_status manifest_open(const char *path, struct manifest_file **out,
+			     struct pl_err *err)
 {
-	struct json_object *root = build(m);
-	struct outfile *f = NULL;
-	const char *text;
+	struct manifest_file *f;
+	struct stat sb;
 	enum pl_status rc;
 
-	if(!root)
-		return pl_fail(err, PL_ENOMEM, "out of memory");
+	*out = NULL;
+	f = calloc(1, sizeof(*f));
+	if(!f)
+		return pl_fail(err, PL_ENOMEM, "out of memory opening the "
+			       "manifest %s", path);
+	rc = outfile_open(path, 0, &f->out, err);
+	if(rc) {
+		free(f);
+		return rc;
+	}
+	/* Only a regular file is renamed over; anything else is written in
+	 * place and stays. */
+	if(strcmp(path, "-") && lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	   unlink(path) != 0 && errno != ENOENT) {
+		rc = pl_fail(err, PL_EOUTPUT, "cannot remove the previous "
+			     "manifest %s: %s", path, strerror(errno));
+		manifest_abort(f);
+		return rc;
+	}
+	*out = f;
+	return PL_OK;
+}
+
+void manifest_abort(struct manifest_file *f)
+{
+	if(!f)
+		return;
+	outfile_abort(f->out);
+	free(f);
+}
+
+enum pl_status manifest_commit(struct manifest_file *f,
+			       const struct manifest *m, struct pl_err *err)
+{
+	struct json_object *root = build(m);
+	const char *text = NULL;
+	enum pl_status rc;
+
 	/* Two-space indent and "key": value, as jq prints it; "/" stays
 	 * unescaped so paths read naturally. */
-	text = json_object_to_json_string_ext(root,
-					       JSON_C_TO_STRING_PRETTY |
-					       JSON_C_TO_STRING_SPACED |
-					       JSON_C_TO_STRING_NOSLASHESCAPE);
+	if(root)
+		text = json_object_to_json_string_ext(root,
+				JSON_C_TO_STRING_PRETTY |
+				JSON_C_TO_STRING_SPACED |
+				JSON_C_TO_STRING_NOSLASHESCAPE);
 	if(!text) {
-		rc = pl_fail(err, PL_ENOMEM, "out of memory");
+		rc = pl_fail(err, PL_ENOMEM, "out of memory writing the "
+			     "manifest %s", outfile_path(f->out));
+		manifest_abort(f);
 		goto out;
 	}
-	rc = outfile_open(path, 0, &f, err);
-	if(rc)
-		goto out;
-	rc = outfile_write(f, text, strlen(text), err);
+	rc = outfile_write(f->out, text, strlen(text), err);
 	if(!rc)
-		rc = outfile_write(f, "\n", 1, err);
-	if(rc) {
-		outfile_abort(f);
-		goto out;
-	}
-	rc = outfile_commit(f, NULL, err);
+		rc = outfile_write(f->out, "\n", 1, err);
+	if(rc)
+		outfile_abort(f->out);
+	else
+		rc = outfile_commit(f->out, NULL, err);
+	free(f);
 out:
 	json_object_put(root);
 	return rc;
+}
+
+enum pl_status manifest_write(const char *path, const struct manifest *m,
+			      struct pl_err *err)
+{
+	struct manifest_file *f;
+	enum pl_status rc = manifest_open(path, &f, err);
+
+	return rc ? rc : manifest_commit(f, m, err);
 }

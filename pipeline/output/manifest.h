@@ -2,6 +2,12 @@
  * manifest.h: the run manifest, written atomically and last (json-c).
  *
  * Loaders wait for it: its presence says the reports beside it are whole.
+ * So a run opens it before it publishes any report (manifest_open: a
+ * manifest that cannot be created fails the run with nothing published)
+ * and removes the previous run's manifest then, so that from the first
+ * report's rename until this manifest lands no manifest describes the
+ * files at the final paths; if writing it fails after all, there is none
+ * at all.
  * Layout (keys in this order):
  *   {"tool": "qualreport", "version": "...", "correlation_id": "...",
  *    "started_at": "2026-11-24T09:00:00.123Z", "ended_at": "...",
@@ -66,7 +72,24 @@ struct manifest {
 enum pl_status manifest_counts_tie_out(const struct manifest_counts *c,
 				       struct pl_err *err);
 
-/* Write atomically (temporary file, fsync, rename). PL_EOUTPUT on error. */
+struct manifest_file;
+
+/*
+ * Create the manifest's temporary file beside path, then remove a file
+ * already at path (a regular one: a device or FIFO is written in place,
+ * "-" is stdout). PL_EOUTPUT naming the path when either fails; nothing
+ * is removed when the temporary file cannot be made.
+ */
+enum pl_status manifest_open(const char *path, struct manifest_file **out,
+			     struct pl_err *err);
+/* Write m, sync and rename into place; frees f, whatever happens.
+ * PL_EOUTPUT, PL_ENOMEM: nothing at path. */
+enum pl_status manifest_commit(struct manifest_file *f,
+			       const struct manifest *m, struct pl_err *err);
+/* Remove the temporary file and free f. NULL is a no-op. */
+void manifest_abort(struct manifest_file *f);
+
+/* manifest_open and manifest_commit in one. */
 enum pl_status manifest_write(const char *path, const struct manifest *m,
 			      struct pl_err *err);
 

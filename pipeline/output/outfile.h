@@ -4,7 +4,10 @@
  * Bytes go to a temporary file beside the target (same directory, so the
  * final rename(2) is atomic); outfile_commit() flushes, fsyncs, renames and
  * fsyncs the directory. outfile_abort() unlinks the temporary file, so a
- * failed or interrupted run leaves nothing at the final path. "-" writes
+ * failed or interrupted run leaves nothing at the final path. The one
+ * exception: a directory sync that fails after the rename ("cannot sync
+ * PATH") leaves the file at its final path; the caller (pipeline.c) says
+ * so, and the missing manifest tells loaders. "-" writes
  * to stdout directly (no temporary file; commit flushes, and fsyncs only
  * a regular file). A target that exists and is not a regular file
  * (/dev/null, /dev/full, a FIFO) is also written in place: renaming over

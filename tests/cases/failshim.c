@@ -7,13 +7,18 @@
  *   QR_FAIL_CURL_EASY_INIT=N        the N-th curl_easy_init() returns NULL
  *   QR_FAIL_JSON_NEW_OBJECT=N       the N-th json_object_new_object() too
  *   QR_FAIL_JSON_TO_STRING=N        the N-th json_object_to_json_string_ext()
+ *   QR_FAIL_RENAME_TO=SUFFIX        rename() onto a path ending in SUFFIX
+ *                                   fails with EIO
  *
  * Everything else passes through to the real function.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -60,4 +65,19 @@ const char *json_object_to_json_string_ext(struct json_object *o, int flags)
 	if(n == nth("QR_FAIL_JSON_TO_STRING"))
 		return NULL;
 	return real ? real(o, flags) : NULL;
+}
+
+int rename(const char *from, const char *to)
+{
+	int (*real)(const char *, const char *) =
+		(int (*)(const char *, const char *))dlsym(RTLD_NEXT,
+							   "rename");
+	const char *suffix = getenv("QR_FAIL_RENAME_TO");
+	size_t n = suffix ? strlen(suffix) : 0, len = strlen(to);
+
+	if(n && len >= n && !strcmp(to + len - n, suffix)) {
+		errno = EIO;
+		return -1;
+	}
+	return real ? real(from, to) : -1;
 }

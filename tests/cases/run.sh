@@ -142,7 +142,7 @@ if [ -d "$E" ]; then
         for p in "${LINES[@]}"; do
           [ -z "$p" ] && continue
           p=$(expand "$p")
-          [ -e "$p" ] && fail "$p exists"
+          compgen -G "$p" >/dev/null && fail "$p exists: $(compgen -G "$p")"
         done ;;
       present)
         lines "$f"

@@ -322,6 +322,65 @@ static void test_atomic_and_errors(void **state)
 				     "No space left on device");
 }
 
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while((e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+/*
+ * manifest_open removes the previous run's manifest (so that while the
+ * reports are renamed into place no manifest describes other files) but
+ * only once its own temporary file exists, and never a device.
+ */
+static void test_open_removes_the_previous(void **state)
+{
+	struct testutil_scratch *fx = *state;
+	struct manifest_file *mf = (void *)fx;
+	struct manifest m;
+	struct pl_err err = {{0}};
+	char path[256];
+	struct stat sb;
+	FILE *f;
+
+	sample(&m);
+	f = fopen(fx->path, "w");
+	assert_non_null(f);
+	fputs("{\"the previous run's\": true}\n", f);
+	fclose(f);
+	assert_int_equal(manifest_open(fx->path, &mf, &err), PL_OK);
+	assert_non_null(mf);
+	assert_int_equal(stat(fx->path, &sb), -1);
+	assert_int_equal(count_entries(fx->dir), 1); /* the temporary file */
+	manifest_abort(mf);
+	assert_int_equal(count_entries(fx->dir), 0);
+	manifest_abort(NULL);
+
+	/* No temporary file, nothing removed. */
+	snprintf(path, sizeof(path), "%s/gone/m.json", fx->dir);
+	assert_int_equal(manifest_open(path, &mf, &err), PL_EOUTPUT);
+	assert_null(mf);
+
+	/* A device is written in place, not removed. */
+	assert_int_equal(manifest_open("/dev/null", &mf, &err), PL_OK);
+	assert_int_equal(manifest_commit(mf, &m, &err), PL_OK);
+	assert_int_equal(stat("/dev/null", &sb), 0);
+	assert_true(S_ISCHR(sb.st_mode));
+
+	/* open then commit: the manifest, and nothing else. */
+	assert_int_equal(manifest_open(fx->path, &mf, &err), PL_OK);
+	assert_int_equal(manifest_commit(mf, &m, &err), PL_OK);
+	assert_int_equal(stat(fx->path, &sb), 0);
+	assert_int_equal(count_entries(fx->dir), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +390,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_strings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_and_errors, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_open_removes_the_previous,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
