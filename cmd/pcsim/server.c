@@ -13,6 +13,7 @@
 
 #include <microhttpd.h>
 
+#include "buf.h"
 #include "identity.h"
 #include "ids.h"
 #include "scenario.h"
@@ -489,54 +490,50 @@ static int decide_token(struct req *r, const char *method, const char *url)
 static int stats_reply(struct req *r)
 {
 	struct stats *st = &r->srv->st;
-	struct buf more = BUF_INIT;
-	char body[16384];
-	size_t o = 0;
-	int first = 1;
+	struct buf body = BUF_INIT;
+	enum pl_status bst;
+	int first = 1, rc;
 
 #define LOAD(x) ((unsigned long long)atomic_load_explicit(&(x), \
 	memory_order_relaxed))
-	o += (size_t)snprintf(body + o, sizeof(body) - o,
-			      "{\"requests\":%llu,\"by_status\":{",
-			      LOAD(st->requests));
-	for(unsigned i = 100; i < 600; i++) {
+	bst = buf_addf(&body, "{\"requests\":%llu,\"by_status\":{",
+		       LOAD(st->requests));
+	for(unsigned i = 100; i < 600 && !bst; i++) {
 		unsigned long long v = LOAD(st->by_status[i]);
 
 		if(!v)
 			continue;
-		o += (size_t)snprintf(body + o, sizeof(body) - o,
-				      "%s\"%u\":%llu", first ? "" : ",", i, v);
+		bst = buf_addf(&body, "%s\"%u\":%llu", first ? "" : ",", i, v);
 		first = 0;
 	}
-	o += (size_t)snprintf(body + o, sizeof(body) - o,
-			      "},\"throttled\":%llu,\"dropped\":%llu,"
-			      "\"in_flight\":%lld,\"max_in_flight\":%lld,"
-			      "\"retry_after_violations\":%llu,"
-			      "\"tokens_issued\":%llu,\"unauthorized\":%llu,"
-			      "\"tenants\":%zu,\"delayed\":%llu,\"late\":%llu,"
-			      "\"max_late_ms\":%.3f,\"mean_late_ms\":%.3f",
-			      LOAD(st->throttled), LOAD(st->dropped),
-			      (long long)atomic_load(&st->in_flight),
-			      (long long)atomic_load(&st->max_in_flight),
-			      LOAD(st->violations), LOAD(st->tokens_issued),
-			      LOAD(st->unauthorized),
-			      tenant_map_size(r->srv->tenants),
-			      LOAD(st->delayed), LOAD(st->late),
-			      (double)LOAD(st->max_late_us) / 1000,
-			      LOAD(st->delayed)
+	if(!bst)
+		bst = buf_addf(&body,
+			       "},\"throttled\":%llu,\"dropped\":%llu,"
+			       "\"in_flight\":%lld,\"max_in_flight\":%lld,"
+			       "\"retry_after_violations\":%llu,"
+			       "\"tokens_issued\":%llu,\"unauthorized\":%llu,"
+			       "\"tenants\":%zu,\"delayed\":%llu,\"late\":%llu,"
+			       "\"max_late_ms\":%.3f,\"mean_late_ms\":%.3f",
+			       LOAD(st->throttled), LOAD(st->dropped),
+			       (long long)atomic_load(&st->in_flight),
+			       (long long)atomic_load(&st->max_in_flight),
+			       LOAD(st->violations), LOAD(st->tokens_issued),
+			       LOAD(st->unauthorized),
+			       tenant_map_size(r->srv->tenants),
+			       LOAD(st->delayed), LOAD(st->late),
+			       (double)LOAD(st->max_late_us) / 1000,
+			       LOAD(st->delayed)
 				      ? (double)LOAD(st->late_sum_us) / 1000 /
 						(double)LOAD(st->delayed)
 				      : 0.0);
 #undef LOAD
-	if(identity_stats(r->srv->identity, &more) ||
-	   buf_addstr(&more, "}\n") || o + more.len > sizeof(body)) {
-		buf_release(&more);
-		return -1;
-	}
-	memcpy(body + o, more.data, more.len);
-	o += more.len;
-	buf_release(&more);
-	return json_reply(r, 200, body, o);
+	if(!bst && identity_stats(r->srv->identity, &body))
+		bst = PL_ENOMEM;
+	if(!bst)
+		bst = buf_addstr(&body, "}\n");
+	rc = bst ? -1 : json_reply(r, 200, body.data, body.len);
+	buf_release(&body);
+	return rc;
 }
 
 static void stats_reset(struct stats *st)

@@ -93,6 +93,15 @@ case_client_credentials() {
 	expect_eq "API with the v1 token" \
 		"$(call -H "Authorization: Bearer $tok")" "200|"
 	expect_eq "API without a token" "$(call)" "401|800001"
+	# A resource of control bytes, quotes and backslashes is escaped and
+	# cut to fit its buffer: the reply is still one JSON object.
+	local res
+	res=$(printf '\001"\\%.0s' $(seq 1 300))
+	expect_eq "v1 token, hostile resource" "$(grant v1 app-1 "$s" \
+		--data-urlencode "resource=$res")" 200
+	expect_json "hostile resource: an escaped prefix" "$(jq -c \
+		--arg r "$res" '. as $o | [($o.resource | length) > 300,
+		($r | startswith($o.resource))]' "$TMP/tok")" '[true, true]'
 
 	# Refusals, in Entra ID's words.
 	expect_eq "bad secret" "$(grant v2 app-1 wrong -d scope=x)" 401
@@ -114,7 +123,7 @@ case_client_credentials() {
 		fail "no scope: $(cat "$TMP/tok")"
 	expect_eq "GET" "$(token v2)" 405
 	expect_json "stats" \
-		"$(stats | jq -c '[.tokens_issued, .unauthorized]')" '[2, 3]'
+		"$(stats | jq -c '[.tokens_issued, .unauthorized]')" '[3, 3]'
 	stop_pcsim
 	! grep -q 's3cret' "$PCSIM_ERR" "$TMP"/out.* || fail "secret printed"
 
