@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "buf.h"
 #include "guid.h"
 
 /*
@@ -58,8 +59,8 @@ struct csvin {
 	void (*on_bytes)(void *ctx, const void *data, size_t len);
 	void *on_bytes_ctx;
 
-	unsigned char *buf;         /* look-ahead, then one chunk at a time */
-	size_t cap, len, pos;
+	struct buf raw;             /* look-ahead, then one chunk at a time */
+	size_t pos;                 /* next byte of raw to feed */
 	int eof;
 
 	struct csv_parser parser;
@@ -85,8 +86,7 @@ struct csvin {
 	int cell_too_long;
 	int field_overflow;         /* cap_field() cut the current field */
 	size_t collapse_at;         /* cap_field() collapsed spaces there */
-	char *cell;                 /* tenant cell, NUL-terminated */
-	size_t cell_len, cell_cap;
+	struct buf cell;            /* tenant cell, at most CELL_MAX bytes */
 	int nomem, overrun;
 
 	/* The completed record or blank line waiting for csvin_next(). */
@@ -116,15 +116,13 @@ struct detect {
 	size_t maxf;                /* most fields in the first records */
 	size_t nf;                  /* current record */
 	int nonblank;
-	unsigned char *flags;
-	size_t flags_cap;
+	struct buf flags;           /* one byte per cell of the record */
 	int have_row1;
-	unsigned char *row1;        /* flags of the first non-blank record */
+	char *row1;                 /* flags of the first non-blank record */
 	size_t row1_nf;
 	struct name *names;         /* cells of the (candidate) first row */
 	size_t nnames;
-	char *text;
-	size_t text_len, text_cap;
+	struct buf text;            /* their names, each NUL-terminated */
 	unsigned valid[DETECT_COLS];
 	unsigned nonempty[DETECT_COLS];
 	int nomem;
@@ -178,22 +176,20 @@ static int normalize(const char *s, size_t len, char *out, size_t outsz)
 
 /* ---- reading ---------------------------------------------------------- */
 
+/* The bytes of raw from `from` on, as libcsv and the scanners take them. */
+static const unsigned char *raw_at(const struct csvin *in, size_t from)
+{
+	return (const unsigned char *)in->raw.data + from;
+}
+
 static enum pl_status read_more(struct csvin *in, struct pl_err *err)
 {
-	size_t n;
+	size_t from = in->raw.len, n;
 
-	if(in->cap - in->len < CHUNK) {
-		size_t cap = in->len + CHUNK;
-		unsigned char *b = realloc(in->buf, cap);
-
-		if(!b)
-			return pl_fail(err, PL_ENOMEM,
-				       "out of memory reading %s", in->name);
-		in->buf = b;
-		in->cap = cap;
-	}
 	errno = 0;
-	n = fread(in->buf + in->len, 1, CHUNK, in->fp);
+	if(buf_fread(&in->raw, CHUNK, in->fp, &n))
+		return pl_fail(err, PL_ENOMEM, "out of memory reading %s",
+			       in->name);
 	if(n < CHUNK && ferror(in->fp)) {
 		int e = errno ? errno : EIO;
 
@@ -207,8 +203,7 @@ static enum pl_status read_more(struct csvin *in, struct pl_err *err)
 	if(n < CHUNK)
 		in->eof = 1;
 	if(n && in->on_bytes)
-		in->on_bytes(in->on_bytes_ctx, in->buf + in->len, n);
-	in->len += n;
+		in->on_bytes(in->on_bytes_ctx, raw_at(in, from), n);
 	return PL_OK;
 }
 
@@ -305,24 +300,17 @@ static void keep_name(struct detect *d, const char *s, size_t len)
 		}
 		d->names = grown;
 	}
-	if(d->text_cap - d->text_len < keep + 1) {
-		size_t cap = (d->text_cap + keep + 1) * 2;
-		char *t = realloc(d->text, cap);
-
-		if(!t) {
-			d->nomem = 1;
-			return;
-		}
-		d->text = t;
-		d->text_cap = cap;
+	if(buf_grow(&d->text, keep + 1)) {
+		d->nomem = 1;
+		return;
 	}
 	nm = &d->names[d->nnames++];
-	nm->off = d->text_len;
+	nm->off = d->text.len;
 	nm->len = keep;
 	nm->cut = keep < len;
-	memcpy(d->text + d->text_len, s, keep);
-	d->text_len += keep;
-	d->text[d->text_len++] = '\0';
+	/* Neither can fail after the grow. */
+	buf_add(&d->text, s, keep);
+	buf_addch(&d->text, '\0');
 }
 
 static void detect_cell(void *s, size_t len, void *data)
@@ -332,23 +320,25 @@ static void detect_cell(void *s, size_t len, void *data)
 
 	if(d->nomem)
 		return;
-	if(d->nf == d->flags_cap) {
-		size_t cap = d->flags_cap ? d->flags_cap * 2 : 64;
-		unsigned char *grown = realloc(d->flags, cap);
-
-		if(!grown) {
-			d->nomem = 1;
-			return;
-		}
-		d->flags = grown;
-		d->flags_cap = cap;
+	if(buf_addch(&d->flags, (char)f)) {
+		d->nomem = 1;
+		return;
 	}
-	d->flags[d->nf] = f;
 	if(f)
 		d->nonblank = 1;
 	if(!d->have_row1 && d->nf < DETECT_COLS)
 		keep_name(d, s, len);
 	d->nf++;
+}
+
+/* The record's flags become row 1's; the next record starts afresh. */
+static void keep_row1(struct detect *d)
+{
+	d->row1 = buf_detach(&d->flags, NULL);
+	d->row1_nf = d->nf;
+	d->have_row1 = 1;
+	if(!d->row1)
+		d->nomem = 1;
 }
 
 static void detect_row(int c, void *data)
@@ -359,29 +349,29 @@ static void detect_row(int c, void *data)
 	if(d->nomem)
 		return;
 	if(!d->nonblank) {
-		if(!d->have_row1)
-			d->nnames = d->text_len = 0;
+		if(!d->have_row1) {
+			d->nnames = 0;
+			buf_reset(&d->text);
+		}
 	} else if(++d->nrec <= LOOKAHEAD_RECORDS) {
 		if(d->nf > d->maxf)
 			d->maxf = d->nf;
 		if(!d->have_row1) {
-			/* Keep its flags; the next record gets a new array. */
-			d->row1 = d->flags;
-			d->row1_nf = d->nf;
-			d->flags = NULL;
-			d->flags_cap = 0;
-			d->have_row1 = 1;
+			keep_row1(d);
 		} else {
 			size_t n = d->nf < DETECT_COLS ? d->nf : DETECT_COLS;
+			const unsigned char *flags =
+				(const unsigned char *)d->flags.data;
 
 			for(size_t j = 0; j < n; j++) {
-				unsigned char f = d->flags[j];
+				unsigned char f = flags[j];
 
 				d->nonempty[j] += (f & F_NONBLANK) != 0;
 				d->valid[j] += (f & F_VALID) != 0;
 			}
 		}
 	}
+	buf_reset(&d->flags);
 	d->nf = 0;
 	d->nonblank = 0;
 }
@@ -390,10 +380,10 @@ static void detect_free(struct detect *d)
 {
 	if(!d)
 		return;
-	free(d->flags);
+	buf_release(&d->flags);
 	free(d->row1);
 	free(d->names);
-	free(d->text);
+	buf_release(&d->text);
 	free(d);
 }
 
@@ -402,7 +392,7 @@ static unsigned char row1_cell(const struct detect *d, unsigned col)
 {
 	if(!d->have_row1 || col > d->row1_nf)
 		return 0;
-	return d->row1[col - 1];
+	return (unsigned char)d->row1[col - 1];
 }
 
 /* Row 1 is a header when its tenant cell is there, not a GUID and does
@@ -419,7 +409,7 @@ static void list_names(const struct detect *d, char *out, size_t outsz)
 
 	out[0] = '\0';
 	for(size_t j = 0; j < d->nnames; j++) {
-		const char *nm = d->text + d->names[j].off;
+		const char *nm = d->text.data + d->names[j].off;
 		int w = snprintf(out + n, outsz - n, "%s%s", j ? ", " : "", nm);
 
 		if(w < 0 || (size_t)w >= outsz - n) {
@@ -441,7 +431,7 @@ static unsigned find_name(const struct detect *d, const char *want)
 
 		if(nm->cut)
 			continue;
-		if(normalize(d->text + nm->off, nm->len, norm,
+		if(normalize(d->text.data + nm->off, nm->len, norm,
 			     sizeof(norm)) >= 0 && !strcmp(norm, want))
 			return (unsigned)j + 1;
 	}
@@ -578,7 +568,7 @@ static enum pl_status choose_column(struct csvin *in, const struct detect *d,
 		const struct name *nm = in->column <= d->nnames ?
 					&d->names[in->column - 1] : NULL;
 
-		in->column_name = strdup(nm ? d->text + nm->off : "");
+		in->column_name = strdup(nm ? d->text.data + nm->off : "");
 		if(!in->column_name)
 			return pl_fail(err, PL_ENOMEM, "out of memory");
 	}
@@ -589,9 +579,9 @@ static enum pl_status detect_feed(struct csvin *in, struct csv_parser *p,
 				  struct detect *d, size_t from,
 				  struct pl_err *err)
 {
-	size_t n = in->len - from;
+	size_t n = in->raw.len - from;
 
-	if(csv_parse(p, in->buf + from, n, detect_cell, detect_row, d) != n)
+	if(csv_parse(p, raw_at(in, from), n, detect_cell, detect_row, d) != n)
 		return pl_fail(err, PL_EINPUT, "cannot parse %s: %s",
 			       in->name, csv_strerror(csv_error(p)));
 	if(d->nomem)
@@ -615,25 +605,28 @@ static enum pl_status detect(struct csvin *in, const char *opt,
 		return st;
 	/* Excel's "Unicode Text" is UTF-16: say so rather than find no
 	 * column in it. */
-	if(in->len >= 2 && (!memcmp(in->buf, "\xff\xfe", 2) ||
-			    !memcmp(in->buf, "\xfe\xff", 2)))
+	if(in->raw.len >= 2 && (!memcmp(in->raw.data, "\xff\xfe", 2) ||
+				!memcmp(in->raw.data, "\xfe\xff", 2)))
 		return pl_fail(err, PL_EINPUT, "%s: UTF-16 text is not "
 			       "supported, save it as CSV UTF-8", in->name);
-	if(in->len >= 3 && !memcmp(in->buf, "\xef\xbb\xbf", 3))
+	if(in->raw.len >= 3 && !memcmp(in->raw.data, "\xef\xbb\xbf", 3))
 		in->pos = 3;
-	in->delim = detect_delimiter(in->buf + in->pos, in->len - in->pos);
+	in->delim = detect_delimiter(raw_at(in, in->pos),
+				     in->raw.len - in->pos);
 
 	d = calloc(1, sizeof(*d));
 	if(!d || csv_init(&p, 0)) {
 		free(d);
 		return pl_fail(err, PL_ENOMEM, "out of memory");
 	}
+	buf_init(&d->flags, 0);
+	buf_init(&d->text, 0);
 	csv_set_delim(&p, (unsigned char)in->delim);
 	csv_set_blk_size(&p, PARSER_BLOCK);
 	st = detect_feed(in, &p, d, in->pos, err);
 	while(!st && !in->eof && d->nrec < LOOKAHEAD_RECORDS &&
-	      in->len < LOOKAHEAD_BYTES) {
-		from = in->len;
+	      in->raw.len < LOOKAHEAD_BYTES) {
+		from = in->raw.len;
 		st = read_more(in, err);
 		if(!st)
 			st = detect_feed(in, &p, d, from, err);
@@ -646,10 +639,9 @@ static enum pl_status detect(struct csvin *in, const char *opt,
 	/* A first record longer than the look-ahead: judge by its cells
 	 * so far. */
 	if(!st && !d->have_row1 && d->nonblank) {
-		d->row1 = d->flags;
-		d->row1_nf = d->nf;
-		d->flags = NULL;
-		d->have_row1 = 1;
+		keep_row1(d);
+		if(d->nomem)
+			st = pl_fail(err, PL_ENOMEM, "out of memory");
 	}
 	if(!st)
 		st = choose_column(in, d, opt, err);
@@ -670,22 +662,9 @@ static void cell_cb(void *s, size_t len, void *data)
 	if(in->nf == in->column) {
 		size_t keep = len < CELL_MAX ? len : CELL_MAX;
 
-		if(keep + 1 > in->cell_cap) {
-			char *c = realloc(in->cell, keep + 1);
-
-			if(!c) {
-				in->nomem = 1;
-				keep = 0;
-			} else {
-				in->cell = c;
-				in->cell_cap = keep + 1;
-			}
-		}
-		if(in->cell) {
-			memcpy(in->cell, s, keep);
-			in->cell[keep] = '\0';
-		}
-		in->cell_len = keep;
+		buf_reset(&in->cell);
+		if(buf_add(&in->cell, s, keep))
+			in->nomem = 1;
 		in->cell_too_long = len > CELL_MAX || in->field_overflow ||
 				    (in->collapse_at && len >= in->collapse_at);
 	}
@@ -806,7 +785,7 @@ static enum pl_status step(struct csvin *in, struct pl_err *err)
 	size_t avail, n;
 	enum pl_status st;
 
-	if(in->pos == in->len) {
+	if(in->pos == in->raw.len) {
 		if(in->eof) {
 			if(finish(in))
 				return pl_fail(err, PL_ENOMEM,
@@ -815,19 +794,12 @@ static enum pl_status step(struct csvin *in, struct pl_err *err)
 			return PL_OK;
 		}
 		/* Drop the look-ahead's room once it has been replayed. */
-		if(in->cap > CHUNK) {
-			unsigned char *b = realloc(in->buf, CHUNK);
-
-			if(b) {
-				in->buf = b;
-				in->cap = CHUNK;
-			}
-		}
-		in->pos = in->len = 0;
+		buf_trim(&in->raw, 2 * CHUNK);
+		in->pos = 0;
 		return read_more(in, err);
 	}
-	p = in->buf + in->pos;
-	avail = in->len - in->pos;
+	p = raw_at(in, in->pos);
+	avail = in->raw.len - in->pos;
 	if(avail > CHUNK)
 		avail = CHUNK;
 	if(in->prev_cr) {
@@ -878,6 +850,8 @@ static enum pl_status open_stream(FILE *fp, int own, const char *name,
 			fclose(fp);
 		return pl_fail(err, PL_ENOMEM, "out of memory");
 	}
+	buf_init(&in->raw, 0);
+	buf_init(&in->cell, CELL_MAX);
 	in->fp = fp;
 	in->own_fp = own;
 	in->seen = opt->seen;
@@ -967,8 +941,8 @@ static enum pl_status deliver(struct csvin *in, struct csvin_event *ev,
 		in->counts.rejects++;
 		goto out;
 	}
-	ev->value = in->cell ? in->cell : "";
-	ev->value_len = in->cell_len;
+	ev->value = in->cell.data;
+	ev->value_len = in->cell.len;
 	if(in->ready_too_long)
 		reason = "value too long";
 	else
@@ -1053,8 +1027,8 @@ void csvin_free(struct csvin *in)
 		csv_free(&in->parser);
 	if(in->own_fp && in->fp)
 		fclose(in->fp);
-	free(in->buf);
-	free(in->cell);
+	buf_release(&in->raw);
+	buf_release(&in->cell);
 	free(in->column_name);
 	free(in->name);
 	free(in);
