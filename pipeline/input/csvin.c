@@ -2,11 +2,13 @@
 
 #include <csv.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "csvlex.h"
 #include "guid.h"
 
 /*
@@ -22,12 +24,23 @@
  *
  * libcsv reports no positions, so the real parser is fed one physical line
  * (or at most CHUNK bytes of one) at a time. A line ends at LF, CR or CRLF.
- * When a line begins while the parser is between records (pstate ==
- * ROW_NOT_BEGUN), a record that appears starts on that line; when it ends
- * with the parser still between records and no record completed, the line
- * was blank (libcsv skips empty and all-space lines without a callback).
- * Records only end at a line end (or at EOF), so a line completes at most
- * one record and csvin_next() needs a single pending event.
+ * Every byte fed also goes through csvlex, a copy of libcsv's state
+ * machine that only counts (libcsv's own state is private). When a line
+ * begins while the parser is between records, a record that appears
+ * starts on that line; when it ends with the parser still between records
+ * and no record completed, the line was blank (libcsv skips empty and
+ * all-space lines without a callback). Records only end at a line end (or
+ * at EOF), so a line completes at most one record and csvin_next() needs
+ * a single pending event.
+ *
+ * The cell limit: when a byte would take the field libcsv is building past
+ * CELL_MAX, libcsv gets no more of that field ("held"), only, once csvlex
+ * sees the field end, a closing quote if libcsv is inside its quotes and
+ * then the byte that ends the field. libcsv's buffer so stays at CELL_MAX
+ * whatever the cell's state (unquoted, quoted, after a closing quote),
+ * and the field's true length, which csvlex knows, decides "value too
+ * long": trailing spaces that libcsv drops anyway never make a value too
+ * long.
  */
 
 #define CHUNK (64 * 1024)
@@ -44,11 +57,6 @@
 #define PARSER_BLOCK (16 * 1024)
 #define DELIM_SCAN_LINES 10
 
-/* libcsv's parser states (libcsv.c, not exported; stable since 3.0). */
-#define ROW_NOT_BEGUN 0
-#define FIELD_BEGUN 2
-#define FIELD_MIGHT_HAVE_ENDED 3
-
 enum ready { READY_NONE = 0, READY_RECORD, READY_BLANK };
 
 struct csvin {
@@ -64,6 +72,7 @@ struct csvin {
 	int eof;
 
 	struct csv_parser parser;
+	struct csvlex lex;          /* the state parser is in */
 	int parser_ready;
 	char delim;
 	unsigned column;            /* 1-based */
@@ -84,8 +93,9 @@ struct csvin {
 	size_t nf;
 	int nonblank;
 	int cell_too_long;
-	int field_overflow;         /* cap_field() cut the current field */
-	size_t collapse_at;         /* cap_field() collapsed spaces there */
+	bool held;                  /* libcsv gets no more of this field */
+	bool held_in_quotes;        /* ... and is inside its quotes */
+	bool field_too_long;        /* the held field that ends next was */
 	struct buf cell;            /* tenant cell, at most CELL_MAX bytes */
 	int nomem, overrun;
 
@@ -665,11 +675,9 @@ static void cell_cb(void *s, size_t len, void *data)
 		buf_reset(&in->cell);
 		if(buf_add(&in->cell, s, keep))
 			in->nomem = 1;
-		in->cell_too_long = len > CELL_MAX || in->field_overflow ||
-				    (in->collapse_at && len >= in->collapse_at);
+		in->cell_too_long = in->field_too_long || len > CELL_MAX;
 	}
-	in->field_overflow = 0;
-	in->collapse_at = 0;
+	in->field_too_long = false;
 }
 
 static void row_cb(int c, void *data)
@@ -697,39 +705,11 @@ static void row_cb(int c, void *data)
 	in->cell_too_long = 0;
 }
 
-/*
- * Keep libcsv's field buffer near CELL_MAX by editing the parser's public
- * state between calls. Inside a field (FIELD_BEGUN) the excess is cut and
- * the field marked too long. A run of spaces libcsv may still trim (after
- * an unquoted field or a closing quote) is collapsed to one space instead;
- * if the field then goes on past it, it was too long after all.
- */
-static void cap_field(struct csvin *in)
+/* Hand n bytes to libcsv. */
+static enum pl_status parse(struct csvin *in, const unsigned char *s,
+			    size_t n, struct pl_err *err)
 {
-	struct csv_parser *p = &in->parser;
-
-	if(p->entry_pos <= CELL_MAX)
-		return;
-	if((p->pstate == FIELD_BEGUN && !p->quoted) ||
-	   p->pstate == FIELD_MIGHT_HAVE_ENDED) {
-		if(p->spaces > 1) {
-			p->entry_pos -= p->spaces - 1;
-			p->spaces = 1;
-			in->collapse_at = p->entry_pos;
-		}
-	}
-	if(p->pstate == FIELD_BEGUN && p->entry_pos > CELL_MAX) {
-		p->entry_pos = CELL_MAX;
-		p->spaces = 0;
-		in->collapse_at = 0;
-		in->field_overflow = 1;
-	}
-}
-
-static enum pl_status feed(struct csvin *in, const unsigned char *s,
-			   size_t n, struct pl_err *err)
-{
-	if(csv_parse(&in->parser, s, n, cell_cb, row_cb, in) != n)
+	if(n && csv_parse(&in->parser, s, n, cell_cb, row_cb, in) != n)
 		return pl_fail(err, PL_EINPUT,
 			       "cannot parse %s at line %lu: %s", in->name,
 			       in->line,
@@ -741,8 +721,49 @@ static enum pl_status feed(struct csvin *in, const unsigned char *s,
 		return pl_fail(err, PL_EINTERNAL,
 			       "%s: two records ended on line %lu", in->name,
 			       in->line);
-	cap_field(in);
 	return PL_OK;
+}
+
+/*
+ * Feed s[0..n) through csvlex, and to libcsv all of it but the bytes of a
+ * field past CELL_MAX (see "The cell limit" above).
+ */
+static enum pl_status feed(struct csvin *in, const unsigned char *s,
+			   size_t n, struct pl_err *err)
+{
+	struct csvlex *lx = &in->lex;
+	size_t from = 0; /* the first byte libcsv has not been given */
+	enum pl_status st;
+
+	for(size_t i = 0; i < n; i++) {
+		bool in_quotes = lx->state == CSVLEX_FIELD && lx->quoted;
+		enum csvlex_effect e = csvlex_step(lx, s[i]);
+
+		if(!in->held) {
+			if(e != CSVLEX_BYTE || lx->len <= CELL_MAX)
+				continue;
+			st = parse(in, s + from, i - from, err);
+			if(st)
+				return st;
+			in->held = true;
+			in->held_in_quotes = in_quotes;
+			from = i + 1;
+		} else if(e == CSVLEX_END_FIELD || e == CSVLEX_END_ROW) {
+			/* The callback this byte causes reads the verdict. */
+			in->held = false;
+			in->field_too_long = lx->ended_len > CELL_MAX;
+			if(in->held_in_quotes) {
+				st = parse(in, (const unsigned char *)"\"", 1,
+					   err);
+				if(st)
+					return st;
+			}
+			from = i;
+		} else {
+			from = i + 1;
+		}
+	}
+	return parse(in, s + from, n - from, err);
 }
 
 static void begin_line(struct csvin *in)
@@ -750,7 +771,7 @@ static void begin_line(struct csvin *in)
 	in->line++;
 	in->at_line_start = 0;
 	in->row_seen = 0;
-	in->line_blankable = in->parser.pstate == ROW_NOT_BEGUN;
+	in->line_blankable = in->lex.state == CSVLEX_ROW;
 	if(in->line_blankable)
 		in->rec_line = in->line;
 }
@@ -759,7 +780,7 @@ static void end_line(struct csvin *in)
 {
 	in->at_line_start = 1;
 	if(in->line_blankable && !in->row_seen &&
-	   in->parser.pstate == ROW_NOT_BEGUN) {
+	   in->lex.state == CSVLEX_ROW) {
 		in->ready = READY_BLANK;
 		in->ready_line = in->line;
 	}
@@ -767,6 +788,13 @@ static void end_line(struct csvin *in)
 
 static enum pl_status finish(struct csvin *in)
 {
+	/* csv_fini ends a held field too, as it stands (no closing quote
+	 * needed); its true length is csvlex's. */
+	if(in->held) {
+		in->field_too_long = csvlex_field_len(&in->lex) > CELL_MAX;
+		in->held = false;
+	}
+	csvlex_fini(&in->lex);
 	csv_fini(&in->parser, cell_cb, row_cb, in);
 	if(!in->at_line_start && in->line_blankable && !in->row_seen) {
 		in->ready = READY_BLANK;
@@ -880,6 +908,7 @@ static enum pl_status open_stream(FILE *fp, int own, const char *name,
 	}
 	in->parser_ready = 1;
 	csv_set_delim(&in->parser, (unsigned char)in->delim);
+	csvlex_init(&in->lex, (unsigned char)in->delim);
 	csv_set_blk_size(&in->parser, PARSER_BLOCK);
 out:
 	if(st) {

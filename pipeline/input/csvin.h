@@ -17,8 +17,12 @@
  * Counts tie out: rows = tenants + duplicates + rejects + blanks.
  *
  * A physical line ends at LF, CRLF or a lone CR. A cell longer than 1 MiB
- * is rejected as "value too long" with its first 1 MiB as the value, which
- * bounds memory on hostile input. The look-ahead is the first 100
+ * (as libcsv delivers it: an unquoted cell's trailing spaces never count)
+ * is rejected as "value too long" with its first 1 MiB as the value (less
+ * the spaces or quote libcsv drops when the cut falls on them), and
+ * libcsv never holds more of it, in any parser state, which bounds memory
+ * on hostile input. csvin uses only libcsv's public interface; it knows
+ * the parser's state from csvlex.h. The look-ahead is the first 100
  * non-blank records or 1 MiB, whichever comes first.
  *
  * Ownership: strings in struct csvin_event are borrowed and valid until

@@ -1325,6 +1325,127 @@ static void huge_cells(void **state)
 	run_release(&r);
 }
 
+/* Event i is a reject on line `line` with reason, its value n bytes of
+ * which the first is `first` and every other one `rest`. */
+static void expect_long(const struct run *r, size_t i, unsigned long line,
+			const char *reason, size_t n, char first, char rest)
+{
+	const struct ev *e;
+
+	assert_true(i < r->n);
+	e = &r->evs[i];
+	if(e->kind != CSVIN_REJECT || e->line != line ||
+	   strcmp(e->reason, reason) || e->value_len != n)
+		fail_msg("event %zu: kind %d line %lu '%s' %zu bytes, expected "
+			 "a reject on line %lu '%s' %zu bytes", i, e->kind,
+			 e->line, e->reason, e->value_len, line, reason, n);
+	assert_int_equal(e->value[0], first);
+	for(size_t k = 1; k < n; k++)
+		if(e->value[k] != rest)
+			fail_msg("event %zu: byte %zu is 0x%02x", i, k,
+				 (unsigned char)e->value[k]);
+}
+
+/*
+ * The 1 MiB cell limit exactly at its edge, in every state libcsv can be
+ * in when a cell reaches it: unquoted, quoted, with trailing spaces that
+ * libcsv trims, with an escaped quote, at the closing quote.
+ */
+static void cell_limit_boundaries(void **state)
+{
+	char path[PATH_MAX];
+	struct run r;
+	FILE *fp;
+	(void)state;
+
+	make_path("edge.csv", path);
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	write_repeat(fp, 'a', MIB);                       /* 1: exactly */
+	fputs("\n", fp);
+	write_repeat(fp, 'b', MIB + 1);                   /* 2: one over */
+	fputs("\n\"", fp);
+	write_repeat(fp, 'c', MIB);                       /* 3: quoted */
+	fputs("\"\n\"", fp);
+	write_repeat(fp, 'd', MIB + 1);                   /* 4: quoted, over */
+	fputs("\"\n", fp);
+	write_repeat(fp, 'e', MIB);                       /* 5: trimmed */
+	write_repeat(fp, ' ', 3);
+	fputs("\n\"", fp);
+	write_repeat(fp, 'f', MIB - 1);                   /* 6: "" at edge */
+	fputs("\"\"\"\n", fp);
+	write_repeat(fp, 'g', MIB);                       /* 7: spaces, then */
+	write_repeat(fp, ' ', 3);                         /*    more text */
+	fputs("g\n" G1 "\n", fp);                        /* 8 */
+	assert_int_equal(fclose(fp), 0);
+	run_path(path, "1", &r);
+	assert_int_equal(r.st, PL_OK);
+	expect_counts(&r, 1, 0, 7, 0);
+	expect_long(&r, 0, 1, "not a GUID", MIB, 'a', 'a');
+	expect_long(&r, 1, 2, "value too long", MIB, 'b', 'b');
+	expect_long(&r, 2, 3, "not a GUID", MIB, 'c', 'c');
+	expect_long(&r, 3, 4, "value too long", MIB, 'd', 'd');
+	expect_long(&r, 4, 5, "not a GUID", MIB, 'e', 'e');
+	assert_int_equal(r.evs[5].line, 6);
+	assert_string_equal(r.evs[5].reason, "not a GUID");
+	assert_int_equal(r.evs[5].value_len, MIB);
+	assert_int_equal(r.evs[5].value[MIB - 1], '"');
+	assert_int_equal(r.evs[6].line, 7);
+	assert_string_equal(r.evs[6].reason, "value too long");
+	expect_ev(&r, 7, CSVIN_TENANT, 8, G1, NULL);
+	run_release(&r);
+}
+
+/*
+ * A quoted cell that libcsv keeps in its "might have ended" state while
+ * it grows: after a closing quote, pairs of a space and a quote are text
+ * (non-strict libcsv), and no state edit between calls ever saw such a
+ * field inside FIELD_BEGUN to cut it. 100 MB of it must still cost about
+ * 1 MiB, and be rejected as too long.
+ */
+static void cell_limit_in_every_state(void **state)
+{
+	char path[PATH_MAX], pairs[4096];
+	struct run r;
+	FILE *fp;
+	long rss0, rss1;
+	(void)state;
+
+	for(size_t k = 0; k < sizeof(pairs); k += 2) {
+		pairs[k] = ' ';
+		pairs[k + 1] = '"';
+	}
+	make_path("pairs.csv", path);
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	fputs("\"x\"", fp);
+	for(int k = 0; k < 100 * 1000 * 1000 / (int)sizeof(pairs); k++)
+		assert_int_equal(fwrite(pairs, 1, sizeof(pairs), fp),
+				 sizeof(pairs));
+	fputs(",y\n" G1 "\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	rss0 = maxrss_kb();
+	keep_raw = 0;
+	run_path(path, "1", &r);
+	keep_raw = 1;
+	rss1 = maxrss_kb();
+	assert_int_equal(r.st, PL_OK);
+	expect_counts(&r, 1, 0, 1, 0);
+	assert_int_equal(r.evs[0].line, 1);
+	assert_string_equal(r.evs[0].reason, "value too long");
+	/* Up to 1 MiB of it: x" " " ..., less the quote and space libcsv
+	 * drops at the end of a field in that state. */
+	assert_true(r.evs[0].value_len >= MIB - 2 &&
+		    r.evs[0].value_len <= MIB);
+	assert_memory_equal(r.evs[0].value, "x\" \" \" ", 7);
+	expect_ev(&r, 1, CSVIN_TENANT, 2, G1, NULL);
+	print_message("100 MB quoted cell: peak RSS +%ld KiB\n", rss1 - rss0);
+	if(RSS_CHECKED)
+		assert_true(rss1 - rss0 < 32 * 1024);
+	run_release(&r);
+	unlink(path);
+}
+
 /*
  * A million rows (~40 MB): fresh IDs, re-spelled duplicates and invalid
  * values; exact counts and lines, bounded memory, and the time taken.
@@ -1436,6 +1557,8 @@ int main(void)
 		cmocka_unit_test(from_stdin),
 		cmocka_unit_test(chunk_edges),
 		cmocka_unit_test(huge_cells),
+		cmocka_unit_test(cell_limit_boundaries),
+		cmocka_unit_test(cell_limit_in_every_state),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
