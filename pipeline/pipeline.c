@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -18,6 +17,7 @@
 #include "journal.h"
 #include "manifest.h"
 #include "norm.h"
+#include "now.h"
 #include "previous.h"
 #include "progress.h"
 #include "summary.h"
@@ -76,14 +76,6 @@ struct run {
 	char correlation_id[GUID_STR_LEN + 1];
 	int64_t started_ms, fetch_started_ms;
 };
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int stopped(const struct run *run)
 {
@@ -501,7 +493,7 @@ static enum pl_status fetch_all(struct run *run)
 	log_info("fetching %zu tenants from %s, %u in flight%s",
 		 run->total - run->resumed, cfg->base_url, cfg->concurrency,
 		 cfg->rate > 0 ? "" : ", adaptive rate");
-	run->fetch_started_ms = wall_ms();
+	run->fetch_started_ms = now_wall_ms();
 	st = fetch_run(&fc, next_job, job_done, on_tick, run, fs, run->err);
 	auth_free(auth);
 	if(st)
@@ -605,7 +597,7 @@ static enum pl_status write_html(struct run *run, int exit_code)
 	f.version = QR_VERSION;
 	f.correlation_id = run->correlation_id;
 	f.started_ms = run->started_ms;
-	f.ended_ms = wall_ms();
+	f.ended_ms = now_wall_ms();
 	f.input_path = cfg->input;
 	f.input_sha256 = run->input_sha256;
 	f.input_bytes = run->input_bytes;
@@ -745,7 +737,7 @@ static enum pl_status write_manifest(struct run *run, int exit_code)
 	m.version = QR_VERSION;
 	m.correlation_id = run->correlation_id;
 	m.started_ms = run->started_ms;
-	m.ended_ms = wall_ms();
+	m.ended_ms = now_wall_ms();
 	m.input_path = cfg->input;
 	m.input_sha256 = run->input_sha256;
 	m.input_bytes = run->input_bytes;
@@ -806,9 +798,9 @@ static void print_changes(struct run *run)
 /* The short human summary at the end of a run, on stderr. */
 static void print_summary(struct run *run)
 {
-	double secs = (double)(wall_ms() - run->started_ms) / 1000.0;
+	double secs = (double)(now_wall_ms() - run->started_ms) / 1000.0;
 	double fetch_secs = run->fetch_started_ms
-		? (double)(wall_ms() - run->fetch_started_ms) / 1000.0 : 0;
+		? (double)(now_wall_ms() - run->fetch_started_ms) / 1000.0 : 0;
 	const struct summary_entry *e;
 	char line[1024];
 	size_t n, len = 0;
@@ -853,7 +845,7 @@ enum pl_status pipeline_run(const struct pipeline_config *cfg,
 	memset(res, 0, sizeof(*res));
 	run.cfg = cfg;
 	run.err = err;
-	run.started_ms = wall_ms();
+	run.started_ms = now_wall_ms();
 	memcpy(run.correlation_id, cfg->correlation_id,
 	       sizeof(run.correlation_id));
 	run.tenants = tenantset_new();

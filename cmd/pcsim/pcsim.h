@@ -10,7 +10,8 @@
 #define PCSIM_H
 
 #include <stdint.h>
-#include <time.h>
+
+#include "now.h"
 
 struct pcsim_config {
 	unsigned port;            /* 0: any free port */
@@ -46,13 +47,11 @@ struct pcsim_config {
 	const char *record_assertions; /* append each assertion received */
 };
 
-/* Monotonic clock in nanoseconds: every deadline in pcsim uses it. */
+/* Monotonic clock in nanoseconds (now.h's): every deadline in pcsim
+ * uses it, unsigned as pcsim's deadlines are. */
 static inline uint64_t pcsim_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return (uint64_t)now_mono_ns();
 }
 
 #endif

@@ -12,12 +12,17 @@
 #include <stdint.h>
 #include <time.h>
 
-static inline int64_t now_mono_us(void)
+static inline int64_t now_mono_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline int64_t now_mono_us(void)
+{
+	return now_mono_ns() / 1000;
 }
 
 static inline int64_t now_mono_ms(void)

@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "now.h"
 
 #define TTY_INTERVAL_MS 100     /* at most 10 redraws a second */
 #define LOG_INTERVAL_MS 10000   /* one line every 10 s without a tty */
@@ -20,14 +20,6 @@ struct progress {
 	int hidden;              /* taken off for a log line */
 	struct progress_state last;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void progress_format_duration(double seconds, char *out, unsigned outlen)
 {
@@ -124,7 +116,7 @@ static void log_hook(void *ctx, int after)
 		erase(p);
 	} else if(p->hidden) {
 		p->hidden = 0;
-		draw(p, now_ms());
+		draw(p, now_mono_ms());
 	}
 }
 
@@ -139,7 +131,7 @@ struct progress *progress_new(enum progress_mode mode)
 	if(!p)
 		return NULL;
 	p->tty = mode == PROGRESS_ON || tty;
-	p->start_ms = now_ms();
+	p->start_ms = now_mono_ms();
 	p->last_ms = p->start_ms;
 	if(p->tty)
 		log_set_hook(log_hook, p);
@@ -154,7 +146,7 @@ void progress_update(struct progress *p, const struct progress_state *st)
 	if(!p)
 		return;
 	p->last = *st;
-	now = now_ms();
+	now = now_mono_ms();
 	if(p->tty) {
 		if(now - p->last_ms < TTY_INTERVAL_MS && p->drawn)
 			return;
