@@ -8,7 +8,8 @@ QR=$(realpath "$1")
 PCSIM=$(realpath "$2")
 SRC=$(realpath "$3")
 CASE=$(realpath "$4")
-SHIM=$(realpath "$5")
+SHIM=$5
+[ "$SHIM" = none ] || SHIM=$(realpath "$SHIM")
 TOKEN=case-token-not-a-secret
 NAME=$(basename "$CASE")
 WORK=$(mktemp -d)
@@ -50,6 +51,10 @@ lines() {
 }
 
 [ -f "$CASE/args" ] || { echo "$NAME: no args file"; exit 1; }
+if [ "$SHIM" = none ] && grep -q '@SHIM@' "$CASE"/args "$CASE"/env 2>/dev/null; then
+  echo "$NAME: skipped: no failure-injection library (sanitizer build)"
+  exit 77
+fi
 [ -f "$CASE/exit" ] || { echo "$NAME: no exit file"; exit 1; }
 
 # pcsim, when the case talks to it: a fresh one per case, on a free port.
