@@ -319,7 +319,7 @@ static void show_progress(struct run *run)
 	progress_update(run->progress, &ps);
 }
 
-static int next_job(void *ctx, struct fetch_job *job)
+static enum fetch_next next_job(void *ctx, struct fetch_job *job)
 {
 	struct run *run = ctx;
 
@@ -327,14 +327,14 @@ static int next_job(void *ctx, struct fetch_job *job)
 	      journal_is_done(run->journal, run->next_dispatch))
 		run->next_dispatch++;
 	if(run->next_dispatch >= run->total)
-		return -1;
+		return FETCH_NO_MORE;
 	if(run->next_dispatch >= run->next_write + run->window_size)
-		return 0;
+		return FETCH_NOT_NOW;
 	job->seq = run->next_dispatch;
 	guid_format(tenantset_get(run->tenants, run->next_dispatch),
 		    job->tenant_id);
 	run->next_dispatch++;
-	return 1;
+	return FETCH_JOB;
 }
 
 static enum pl_status job_done(void *ctx, const struct fetch_result *res,

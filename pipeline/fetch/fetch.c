@@ -821,7 +821,7 @@ static enum pl_status fill(struct fetch_engine *e, int64_t now,
 		int due = waitq_next_due(&e->waiting) <= now;
 		struct job *j;
 		int64_t wait;
-		int r;
+		enum fetch_next next;
 
 		if(!due && (e->exhausted || e->starved))
 			break;
@@ -838,10 +838,10 @@ static enum pl_status fill(struct fetch_engine *e, int64_t now,
 				return pl_fail(e->err, PL_ENOMEM,
 					       "out of memory");
 			memset(j, 0, sizeof(*j));
-			r = e->next(e->ctx, &j->in);
-			if(r <= 0) {
+			next = e->next(e->ctx, &j->in);
+			if(next != FETCH_JOB) {
 				job_put(e, j);
-				if(r < 0)
+				if(next == FETCH_NO_MORE)
 					e->exhausted = 1;
 				else
 					e->starved = 1;

@@ -93,12 +93,14 @@ struct fetch_stats {
 	double rate_limit;       /* current send-rate cap (0 = none) */
 };
 
-/*
- * Pull the next job. Return 1 with *job filled; 0 when there is nothing
- * to send right now (back-pressure: the engine asks again after the next
- * completion); -1 when there will be no more jobs.
- */
-typedef int (*fetch_next_fn)(void *ctx, struct fetch_job *job);
+/* What the job source says when asked for the next job. */
+enum fetch_next {
+	FETCH_JOB,     /* *job is filled */
+	FETCH_NOT_NOW, /* nothing to send right now (back-pressure: the
+			* engine asks again after the next completion) */
+	FETCH_NO_MORE  /* there will be no more jobs */
+};
+typedef enum fetch_next (*fetch_next_fn)(void *ctx, struct fetch_job *job);
 /* A tenant is finished. A non-OK return stops the run with that status. */
 typedef enum pl_status (*fetch_done_fn)(void *ctx,
 					const struct fetch_result *res,

@@ -382,25 +382,25 @@ static void run_release(struct run *r)
 	free(r->tenants);
 }
 
-static int next_job(void *ctx, struct fetch_job *job)
+static enum fetch_next next_job(void *ctx, struct fetch_job *job)
 {
 	struct run *r = ctx;
 
 	if(r->issued >= r->n)
-		return -1;
+		return FETCH_NO_MORE;
 	if(r->next_zero < r->refuse_first) {
 		r->next_zero++;
-		return 0;
+		return FETCH_NOT_NOW;
 	}
 	if(r->max_outstanding &&
 	   r->issued - r->done_calls >= r->max_outstanding) {
 		r->next_zero++;
-		return 0;
+		return FETCH_NOT_NOW;
 	}
 	job->seq = r->issued;
 	memcpy(job->tenant_id, r->tenants[r->issued], GUID_STR_LEN + 1);
 	r->issued++;
-	return 1;
+	return FETCH_JOB;
 }
 
 static enum pl_status job_done(void *ctx, const struct fetch_result *res,
