@@ -3,6 +3,11 @@
  * server on 127.0.0.1 (a free port) that plays scripted answers per
  * tenant and records every request it saw (headers, arrival time,
  * concurrency, connections).
+ *
+ * The scripts are data: files in pcsim's --data format (cmd/pcsim/data.h,
+ * read with pcsim's own data.c) under tests/unit/fetch-fixtures/, one per
+ * test, so a new scripted case is a JSON file. Only the two bodies at the
+ * 8 MiB limit are made in code.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,10 +30,13 @@
 #include <microhttpd.h>
 
 #include "auth.h"
+#include "data.h"
 #include "fetch.h"
+#include "guid.h"
 #include "ids.h"
 #include "norm.h"
 #include "log.h"
+#include "now.h"
 
 #define CORR "5f0c6a41-8f3e-4a55-9b8e-2f0b8f2f6c11"
 #define TOKEN "test-token-123"
@@ -36,26 +44,16 @@
 
 /* ---- the scripted server ------------------------------------------ */
 
-enum act_kind {
-	ACT_ANSWER = 0,
-	ACT_DROP,       /* close the connection without an answer */
-	ACT_AUTH        /* 401 unless the token is tok-2, then 200 */
-};
+#define FIXTURES QR_SOURCE_DIR "/tests/unit/fetch-fixtures/"
+/* Tenant N is 00000000-0000-4000-8000-<N>; the server counts requests
+ * per N. */
+#define MAX_TENANTS 8192
 
-struct action {
-	enum act_kind kind;
-	unsigned status;
+/* An answer made in code (a body too big for a fixture). */
+struct made {
+	size_t tenant;
 	const char *body;
-	const char *retry_after;
-	unsigned delay_ms;
-	size_t body_len;      /* 0 = strlen(body) */
-};
-
-/* A tenant's answers in order; the last one repeats. */
-struct script {
-	const char *tenant;
-	const struct action *acts;
-	size_t nacts;
+	size_t len;
 };
 
 struct req_log {
@@ -75,10 +73,11 @@ struct server {
 	unsigned port;
 	char base[64];
 	pthread_mutex_t mu;
-	const struct script *scripts;
-	size_t nscripts;
-	unsigned *counts;            /* per script */
-	struct action dflt;          /* tenants without a script */
+	struct data_set *data;       /* the fixture, NULL for none */
+	const struct made *made;
+	size_t nmade;
+	unsigned *counts;            /* requests per tenant number */
+	unsigned default_delay_ms;   /* tenants without a script: 200 */
 	unsigned jitter_ms;          /* default delay +- this, uniform */
 	uint64_t rng;
 	int conn_close;              /* "Connection: close" on answers */
@@ -91,10 +90,7 @@ struct server {
 
 static int64_t mono_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return now_mono_us();
 }
 
 /* CPU time of the calling thread: the engine's, not the server's. */
@@ -124,16 +120,18 @@ static void copy_header(struct MHD_Connection *c, const char *name,
 
 static enum MHD_Result reply(struct server *s, struct MHD_Connection *c,
 			     unsigned status, const char *body, size_t len,
-			     const char *retry_after)
+			     const struct data_answer *a)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
 	r = MHD_create_response_from_buffer(len, (void *)body,
 					    MHD_RESPMEM_MUST_COPY);
-	MHD_add_response_header(r, "Content-Type", "application/json");
-	if(retry_after)
-		MHD_add_response_header(r, "Retry-After", retry_after);
+	if(!a || !a->has_content_type)
+		MHD_add_response_header(r, "Content-Type", "application/json");
+	for(size_t i = 0; a && i < a->nheaders; i++)
+		MHD_add_response_header(r, a->headers[i].name,
+					a->headers[i].value);
 	if(s->conn_close)
 		MHD_add_response_header(r, "Connection", "close");
 	ret = MHD_queue_response(c, status, r);
@@ -162,12 +160,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 			       size_t *upload_size, void **req_cls)
 {
 	static int marker;
+	static const char dflt_body[] = "[{\"qualification\":\"Education\"}]";
 	struct server *s = cls;
 	char tenant[GUID_STR_LEN + 1];
-	struct action act;
+	uint8_t key[16];
+	const struct data_answer *a = NULL;
+	const char *body = dflt_body;
+	size_t body_len = sizeof(dflt_body) - 1, number, at;
+	unsigned status = 200, delay_ms, idx;
 	struct req_log *e;
-	size_t idx = 0, at;
-	enum MHD_Result ret;
 
 	(void)method;
 	(void)version;
@@ -187,16 +188,26 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 		return reply(s, c, 400, "bad path", 8, NULL);
 	memcpy(tenant, url + 14, GUID_STR_LEN);
 	tenant[GUID_STR_LEN] = '\0';
+	number = strtoul(tenant + 24, NULL, 16);
+	if(guid_canonicalize(tenant, GUID_STR_LEN, NULL, key) ||
+	   number >= MAX_TENANTS)
+		return reply(s, c, 400, "bad tenant", 10, NULL);
 
 	pthread_mutex_lock(&s->mu);
-	act = s->dflt;
-	for(size_t i = 0; i < s->nscripts; i++) {
-		const struct script *sc = &s->scripts[i];
-
-		if(!strcmp(sc->tenant, tenant)) {
-			idx = s->counts[i]++;
-			act = sc->acts[idx < sc->nacts ? idx : sc->nacts - 1];
-			break;
+	idx = s->counts[number]++;
+	delay_ms = s->default_delay_ms;
+	a = data_set_find(s->data, key, idx);
+	if(a) {
+		status = (unsigned)a->status;
+		body = a->body ? a->body : "";
+		body_len = a->body_len;
+		if(a->latency_ms >= 0)
+			delay_ms = (unsigned)a->latency_ms;
+	}
+	for(size_t i = 0; i < s->nmade; i++) {
+		if(s->made[i].tenant == number) {
+			body = s->made[i].body;
+			body_len = s->made[i].len;
 		}
 	}
 	if(s->nlog == s->caplog) {
@@ -217,37 +228,27 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 	copy_header(c, "User-Agent", e->ua, sizeof(e->ua));
 	e->arrived_us = mono_us();
 	e->index = idx;
-	if(s->jitter_ms && act.delay_ms >= s->jitter_ms) {
+	if(!a && s->jitter_ms && delay_ms >= s->jitter_ms) {
 		s->rng = s->rng * 6364136223846793005ull +
 			 1442695040888963407ull;
-		act.delay_ms += (unsigned)((s->rng >> 33) %
-					   (2 * s->jitter_ms + 1)) -
-				s->jitter_ms;
+		delay_ms += (unsigned)((s->rng >> 33) %
+				       (2 * s->jitter_ms + 1)) - s->jitter_ms;
 	}
 	if(++s->cur > s->max_cur)
 		s->max_cur = s->cur;
 	pthread_mutex_unlock(&s->mu);
 
-	if(act.delay_ms)
-		sleep_ms(act.delay_ms);
+	if(delay_ms)
+		sleep_ms(delay_ms);
 
 	pthread_mutex_lock(&s->mu);
 	s->cur--;
-	if(act.kind != ACT_DROP)
+	if(!a || !a->drop)
 		s->log[at].answered_us = mono_us();
-	if(act.kind == ACT_AUTH) {
-		int ok = !strcmp(s->log[at].auth, "Bearer tok-2");
-
-		act.status = ok ? 200 : 401;
-		act.body = ok ? "[]" : "{\"code\":401}";
-	}
 	pthread_mutex_unlock(&s->mu);
-	if(act.kind == ACT_DROP)
+	if(a && a->drop)
 		return MHD_NO;
-	ret = reply(s, c, act.status, act.body,
-		    act.body_len ? act.body_len : strlen(act.body),
-		    act.retry_after);
-	return ret;
+	return reply(s, c, status, body, body_len, a);
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c,
@@ -265,25 +266,32 @@ static void on_connection(void *cls, struct MHD_Connection *c,
 	}
 }
 
-static struct server *server_start(const struct script *scripts,
-				   size_t nscripts, int conn_close,
+/*
+ * A server playing fixture (a file name under fetch-fixtures/, NULL for
+ * none); tenants without a script get 200 [{"qualification":"Education"}]
+ * after default_delay_ms.
+ */
+static struct server *server_start(const char *fixture, int conn_close,
 				   unsigned default_delay_ms)
 {
 	struct server *s = calloc(1, sizeof(*s));
 	struct sockaddr_in sa;
 	const union MHD_DaemonInfo *info;
+	struct pl_err err;
 
 	assert_non_null(s);
 	pthread_mutex_init(&s->mu, NULL);
-	s->scripts = scripts;
-	s->nscripts = nscripts;
-	s->counts = calloc(nscripts + 1, sizeof(*s->counts));
+	if(fixture) {
+		char path[512];
+
+		snprintf(path, sizeof(path), FIXTURES "%s", fixture);
+		if(data_set_load(path, &s->data, &err))
+			fail_msg("%s", err.msg);
+	}
+	s->counts = calloc(MAX_TENANTS, sizeof(*s->counts));
 	assert_non_null(s->counts);
 	s->conn_close = conn_close;
-	s->dflt.kind = ACT_ANSWER;
-	s->dflt.status = 200;
-	s->dflt.body = "[{\"qualification\":\"Education\"}]";
-	s->dflt.delay_ms = default_delay_ms;
+	s->default_delay_ms = default_delay_ms;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = 0;
@@ -308,6 +316,7 @@ static void server_stop(struct server *s)
 {
 	MHD_stop_daemon(s->d);
 	pthread_mutex_destroy(&s->mu);
+	data_set_free(s->data);
 	free(s->counts);
 	free(s->log);
 	free(s);
@@ -489,42 +498,26 @@ static void expect_headers(const struct server *s)
 	}
 }
 
+/* The body of the fixture's answer n for tenant number i. */
+static const char *fixture_body(const struct server *s, size_t i, uint32_t n)
+{
+	char id[GUID_STR_LEN + 1];
+	uint8_t key[16];
+	const struct data_answer *a;
+
+	tenant_name(i, id);
+	assert_null(guid_canonicalize(id, GUID_STR_LEN, NULL, key));
+	a = data_set_find(s->data, key, n);
+	assert_non_null(a);
+	return a->body;
+}
+
 /* ---- tests ---------------------------------------------------------- */
 
-static const struct action seq_a[] = {
-	{ACT_ANSWER, 503, "{\"code\":503}", NULL, 0, 0},
-	{ACT_ANSWER, 503, "{\"code\":503}", NULL, 0, 0},
-	{ACT_ANSWER, 200, "[{\"qualification\":\"Education\","
-			  "\"vettingStatus\":\"Approved\"}]", NULL, 0, 0},
-};
-static const struct action seq_b[] = {
-	{ACT_ANSWER, 429, "{\"statusCode\":429}", "1", 0, 0},
-	{ACT_ANSWER, 200, "[]", NULL, 0, 0},
-};
-static const struct action seq_c[] = {
-	{ACT_DROP, 0, NULL, NULL, 0, 0},
-	{ACT_ANSWER, 200, "[{\"qualification\":\"StateOwnedEntity\"}]", NULL,
-	 0, 0},
-};
-static const struct action seq_d[] = {
-	{ACT_ANSWER, 404, "{\"code\":60003,\"description\":\"Tenant not "
-			  "found\"}", NULL, 0, 0},
-};
-static const struct action seq_f[] = {
-	{ACT_ANSWER, 500, "{\"code\":800003}", NULL, 0, 0},
-};
-static const struct action seq_slow[] = {
-	{ACT_ANSWER, 200, "[]", NULL, 1500, 0},
-};
-static const struct action seq_503_then_drop[] = {
-	{ACT_ANSWER, 503, "{\"code\":503}", NULL, 0, 0},
-	{ACT_DROP, 0, NULL, NULL, 0, 0},
-};
-
+/* fetch-fixtures/scripted.json: each tenant one kind of answer. */
 static void test_scripted(void **state)
 {
 	enum { A, B, C, D, F, S, G, H, N };
-	struct script scripts[N - 1];
 	struct run r;
 	struct server *s;
 	struct fetch_config cfg;
@@ -536,18 +529,10 @@ static void test_scripted(void **state)
 
 	(void)state;
 	run_init(&r, N);
-	scripts[0] = (struct script){r.tenants[A], seq_a, 3};
-	scripts[1] = (struct script){r.tenants[B], seq_b, 2};
-	scripts[2] = (struct script){r.tenants[C], seq_c, 2};
-	scripts[3] = (struct script){r.tenants[D], seq_d, 1};
-	scripts[4] = (struct script){r.tenants[F], seq_f, 1};
-	scripts[5] = (struct script){r.tenants[S], seq_slow, 1};
-	scripts[6] = (struct script){r.tenants[H], seq_503_then_drop, 2};
-	/* G has no script: the default 200 */
-	/* every answer closes its connection, so a dropped request is
-	 * always on a fresh connection (libcurl silently resends a request
-	 * that dies on a reused one) */
-	s = server_start(scripts, N - 1, 1, 0);
+	/* G has no script: the default 200. Every answer closes its
+	 * connection, so a dropped request is always on a fresh connection
+	 * (libcurl silently resends a request that dies on a reused one). */
+	s = server_start("scripted.json", 1, 0);
 	base_config(&cfg, s, a);
 	cfg.timeout_ms = 400;
 
@@ -562,7 +547,7 @@ static void test_scripted(void **state)
 	assert_int_equal(r.out[A].status, 200);
 	assert_int_equal(r.out[A].attempts, 3);
 	assert_null(r.out[A].failure);
-	assert_string_equal(r.out[A].body, seq_a[2].body);
+	assert_string_equal(r.out[A].body, fixture_body(s, A, 2));
 	n = tenant_log(s, r.tenants[A], lg, 16);
 	assert_int_equal(n, 3);
 	for(unsigned k = 0; k < 3; k++)
@@ -595,14 +580,14 @@ static void test_scripted(void **state)
 	assert_int_equal(r.out[D].status, 404);
 	assert_int_equal(r.out[D].attempts, 1);
 	assert_null(r.out[D].failure);
-	assert_string_equal(r.out[D].body, seq_d[0].body);
+	assert_string_equal(r.out[D].body, fixture_body(s, D, 0));
 	assert_int_equal(tenant_log(s, r.tenants[D], lg, 16), 1);
 
 	/* F: always 500: 1 + retries attempts, the last answer handed on */
 	assert_int_equal(r.out[F].status, 500);
 	assert_int_equal(r.out[F].attempts, 3);
 	assert_null(r.out[F].failure);
-	assert_string_equal(r.out[F].body, "{\"code\":800003}");
+	assert_string_equal(r.out[F].body, fixture_body(s, F, 0));
 	n = tenant_log(s, r.tenants[F], lg, 16);
 	assert_int_equal(n, 3);
 	for(unsigned k = 0; k < 3; k++)
@@ -670,7 +655,7 @@ static void test_scripted(void **state)
 static void test_concurrency(void **state)
 {
 	struct run r;
-	struct server *s = server_start(NULL, 0, 0, 10);
+	struct server *s = server_start(NULL, 0, 10);
 	struct fetch_config cfg;
 	struct fetch_stats st;
 	struct pl_err err = {{0}};
@@ -712,7 +697,7 @@ static void test_concurrency(void **state)
 static void test_throughput(void **state)
 {
 	struct run r;
-	struct server *s = server_start(NULL, 0, 0, 20);
+	struct server *s = server_start(NULL, 0, 20);
 	struct fetch_config cfg;
 	struct fetch_stats st;
 	struct pl_err err = {{0}};
@@ -757,7 +742,7 @@ static void test_throughput(void **state)
 static void test_backpressure(void **state)
 {
 	struct run r;
-	struct server *s = server_start(NULL, 0, 0, 5);
+	struct server *s = server_start(NULL, 0, 5);
 	struct fetch_config cfg;
 	struct fetch_stats st;
 	struct pl_err err = {{0}};
@@ -787,7 +772,7 @@ static void test_backpressure(void **state)
 static void test_rate_cap(void **state)
 {
 	struct run r;
-	struct server *s = server_start(NULL, 0, 0, 0);
+	struct server *s = server_start(NULL, 0, 0);
 	struct fetch_config cfg;
 	struct fetch_stats st;
 	struct pl_err err = {{0}};
@@ -825,7 +810,7 @@ static void test_rate_cap(void **state)
 static void test_stop_from_done(void **state)
 {
 	struct run r;
-	struct server *s = server_start(NULL, 0, 0, 5);
+	struct server *s = server_start(NULL, 0, 5);
 	struct fetch_config cfg;
 	struct pl_err err = {{0}};
 	struct auth *a = ready_auth();
@@ -850,7 +835,7 @@ static void test_stop_from_done(void **state)
 static void test_done_fails(void **state)
 {
 	struct run r;
-	struct server *s = server_start(NULL, 0, 0, 0);
+	struct server *s = server_start(NULL, 0, 0);
 	struct fetch_config cfg;
 	struct pl_err err = {{0}};
 	struct auth *a = ready_auth();
@@ -868,15 +853,10 @@ static void test_done_fails(void **state)
 	auth_free(a);
 }
 
-static const struct action seq_401[] = {
-	{ACT_ANSWER, 401, "{\"code\":401}", NULL, 0, 0},
-};
-
 /* 401 with a ready token: it cannot be renewed, the run stops. */
 static void test_401_ready_token(void **state)
 {
 	struct run r;
-	struct script sc[1];
 	struct server *s;
 	struct fetch_config cfg;
 	struct pl_err err = {{0}};
@@ -885,8 +865,7 @@ static void test_401_ready_token(void **state)
 
 	(void)state;
 	run_init(&r, 1);
-	sc[0] = (struct script){r.tenants[0], seq_401, 1};
-	s = server_start(sc, 1, 0, 0);
+	s = server_start("always-401.json", 0, 0);
 	base_config(&cfg, s, a);
 	assert_int_equal(fetch_run(&cfg, next_job, job_done, NULL, &r, NULL,
 				   &err), PL_EAUTH);
@@ -898,10 +877,6 @@ static void test_401_ready_token(void **state)
 	run_release(&r);
 	auth_free(a);
 }
-
-static const struct action seq_auth[] = {
-	{ACT_AUTH, 0, NULL, NULL, 50, 0},
-};
 
 static struct auth *app_auth(const struct server *s)
 {
@@ -921,11 +896,11 @@ static struct auth *app_auth(const struct server *s)
 }
 
 /* App credentials: the 401s of tok-1 renew the token once (for all the
- * requests that carried it), and the retry is not charged to --retries. */
+ * requests that carried it), and the retry is not charged to --retries.
+ * fetch-fixtures/renewed-token.json refuses tenants 0 and 1 once. */
 static void test_401_renewed(void **state)
 {
 	struct run r;
-	struct script sc[2];
 	struct server *s;
 	struct fetch_config cfg;
 	struct fetch_stats st;
@@ -935,9 +910,7 @@ static void test_401_renewed(void **state)
 
 	(void)state;
 	run_init(&r, 4);
-	sc[0] = (struct script){r.tenants[0], seq_auth, 1};
-	sc[1] = (struct script){r.tenants[1], seq_auth, 1};
-	s = server_start(sc, 2, 0, 0);
+	s = server_start("renewed-token.json", 0, 0);
 	a = app_auth(s);
 	base_config(&cfg, s, a);
 	cfg.retries = 0;
@@ -968,7 +941,6 @@ static void test_401_renewed(void **state)
 static void test_401_after_renewal(void **state)
 {
 	struct run r;
-	struct script sc[1];
 	struct server *s;
 	struct fetch_config cfg;
 	struct pl_err err = {{0}};
@@ -976,8 +948,7 @@ static void test_401_after_renewal(void **state)
 
 	(void)state;
 	run_init(&r, 1);
-	sc[0] = (struct script){r.tenants[0], seq_401, 1};
-	s = server_start(sc, 1, 0, 0);
+	s = server_start("always-401.json", 0, 0);
 	a = app_auth(s);
 	base_config(&cfg, s, a);
 	assert_int_equal(fetch_run(&cfg, next_job, job_done, NULL, &r, NULL,
@@ -993,12 +964,12 @@ static void test_401_after_renewal(void **state)
 	auth_free(a);
 }
 
-/* Bodies up to 8 MiB are handed over; one byte more is a failure. */
+/* Bodies up to 8 MiB are handed over; one byte more is a failure. Too
+ * big for a fixture, they are made here. */
 static void test_body_limit(void **state)
 {
 	struct run r;
-	struct script sc[2];
-	struct action big[1], huge[1];
+	struct made made[2];
 	struct server *s;
 	struct fetch_config cfg;
 	struct pl_err err = {{0}};
@@ -1010,13 +981,11 @@ static void test_body_limit(void **state)
 	memset(body, 'x', NORM_MAX_BODY + 1);
 	body[NORM_MAX_BODY + 1] = '\0';
 	run_init(&r, 2);
-	big[0] = (struct action){ACT_ANSWER, 200, body, NULL, 0,
-				 NORM_MAX_BODY};
-	huge[0] = (struct action){ACT_ANSWER, 200, body, NULL, 0,
-				  NORM_MAX_BODY + 1};
-	sc[0] = (struct script){r.tenants[0], big, 1};
-	sc[1] = (struct script){r.tenants[1], huge, 1};
-	s = server_start(sc, 2, 0, 0);
+	made[0] = (struct made){0, body, NORM_MAX_BODY};
+	made[1] = (struct made){1, body, NORM_MAX_BODY + 1};
+	s = server_start(NULL, 0, 0);
+	s->made = made;
+	s->nmade = 2;
 	base_config(&cfg, s, a);
 	assert_int_equal(fetch_run(&cfg, next_job, job_done, NULL, &r, NULL,
 				   &err), PL_OK);
@@ -1039,7 +1008,6 @@ static void test_body_limit(void **state)
 static void test_timeout_kinds(void **state)
 {
 	struct run r;
-	struct script sc[1];
 	struct server *s;
 	struct fetch_config cfg;
 	struct pl_err err = {{0}};
@@ -1047,8 +1015,7 @@ static void test_timeout_kinds(void **state)
 
 	(void)state;
 	run_init(&r, 2);
-	sc[0] = (struct script){r.tenants[1], seq_slow, 1};
-	s = server_start(sc, 1, 0, 0);
+	s = server_start("slow-second.json", 0, 0);
 	base_config(&cfg, s, a);
 	cfg.concurrency = 1;
 	cfg.retries = 0;
