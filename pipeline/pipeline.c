@@ -77,7 +77,7 @@ struct run {
 	int64_t started_ms, fetch_started_ms;
 };
 
-static int stopped(const struct run *run)
+static bool stopped(const struct run *run)
 {
 	return run->cfg->stop && *run->cfg->stop;
 }

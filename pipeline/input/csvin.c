@@ -142,22 +142,22 @@ static const char *const known_headers[] = {
 	"customertenantid", "tenantid", "customerid", "microsoftid", "id"
 };
 
-static int is_space(unsigned char c)
+static bool is_space(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' ||
 	       c == '\r';
 }
 
-static int all_space(const unsigned char *s, size_t len)
+static bool all_space(const unsigned char *s, size_t len)
 {
 	for(size_t i = 0; i < len; i++) {
 		if(!is_space(s[i]))
-			return 0;
+			return false;
 	}
-	return 1;
+	return true;
 }
 
-static int is_hex(unsigned char c)
+static bool is_hex(unsigned char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
 	       (c >= 'A' && c <= 'F');
@@ -407,7 +407,7 @@ static unsigned char row1_cell(const struct detect *d, unsigned col)
 
 /* Row 1 is a header when its tenant cell is there, not a GUID and does
  * not look like an attempt at one ("Tenant" is a header, "12345" data). */
-static int row1_is_header(const struct detect *d, unsigned col)
+static bool row1_is_header(const struct detect *d, unsigned col)
 {
 	return row1_cell(d, col) == F_NONBLANK;
 }

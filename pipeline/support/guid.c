@@ -1,12 +1,14 @@
 #include "guid.h"
 
+#include <stdbool.h>
+
 /*
  * Hand-written rather than uuid_parse(): libuuid wants a NUL-terminated
  * string of exactly 36 chars, while cells come as (pointer, length) and may
  * hold NUL bytes, and the reject reasons below need to say what is wrong.
  */
 
-static int is_ascii_space(unsigned char c)
+static bool is_ascii_space(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' ||
 	       c == '\r';
