@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
+#include "buf.h"
 #include "changes.h"
 #include "csvin.h"
 #include "fetch.h"
@@ -802,8 +803,8 @@ static void print_summary(struct run *run)
 	double fetch_secs = run->fetch_started_ms
 		? (double)(now_wall_ms() - run->fetch_started_ms) / 1000.0 : 0;
 	const struct summary_entry *e;
-	char line[1024];
-	size_t n, len = 0;
+	struct buf line;
+	size_t n;
 
 	log_info("summary: %lu input rows: %lu valid, %lu duplicate, %lu "
 		 "invalid, %lu blank", run->input.rows, run->input.tenants,
@@ -814,21 +815,19 @@ static void print_summary(struct run *run)
 		 run->resumed, run->answered, run->not_found, run->failed);
 	/* Out of memory: no line by status, the rest is still worth it. */
 	summary_sorted(run->summary, &e, &n, NULL);
-	line[0] = '\0';
-	for(size_t i = 0; e && i < n && len < sizeof(line) - 1; i++) {
-		int k = snprintf(line + len, sizeof(line) - len, "%s%s%s%s %lu",
-				 i ? ", " : "",
-				 e[i].qualification ? e[i].qualification : "",
-				 e[i].qualification ? "/" : "",
-				 e[i].vetting_status ? e[i].vetting_status
-						     : "(no status)",
-				 e[i].count);
-		if(k < 0)
+	/* A log line, not the report: the pairs that fit in 1 KiB, whole. */
+	buf_init(&line, 1024);
+	for(size_t i = 0; e && i < n; i++)
+		if(buf_addf(&line, "%s%s%s%s %lu", i ? ", " : "",
+			    e[i].qualification ? e[i].qualification : "",
+			    e[i].qualification ? "/" : "",
+			    e[i].vetting_status ? e[i].vetting_status
+						: "(no status)",
+			    e[i].count))
 			break;
-		len += (size_t)k;
-	}
-	if(line[0])
-		log_info("summary: by status: %s", line);
+	if(line.len)
+		log_info("summary: by status: %s", line.data);
+	buf_release(&line);
 	log_info("summary: %.2f s wall, %.1f tenants/s", secs,
 		 fetch_secs > 0 ? (double)run->fetched / fetch_secs : 0.0);
 }

@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 
+#include "buf.h"
 #include "scenario.h"
 
 struct data_tenant {
@@ -258,42 +259,30 @@ static enum pl_status read_all(const char *path, char **out,
 			       struct pl_err *err)
 {
 	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	struct buf b = BUF_INIT;
 	enum pl_status st = PL_OK;
+	size_t n;
 
 	*out = NULL;
 	if(!f)
 		return pl_fail(err, PL_EUSAGE, "cannot open %s: %s", path,
 			       strerror(errno));
-	for(;;) {
-		size_t n;
-
-		if(cap - len < 4096) {
-			char *p = realloc(buf, cap ? cap * 2 : 65536);
-
-			if(!p) {
-				st = pl_fail(err, PL_ENOMEM, "out of memory");
-				goto out;
-			}
-			buf = p;
-			cap = cap ? cap * 2 : 65536;
+	do {
+		if(buf_fread(&b, 65536, f, &n)) {
+			st = pl_fail(err, PL_ENOMEM, "out of memory");
+			goto out;
 		}
-		n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-		if(n == 0)
-			break;
-	}
+	} while(n);
 	if(ferror(f)) {
 		st = pl_fail(err, PL_EUSAGE, "cannot read %s: %s", path,
 			     strerror(errno));
 		goto out;
 	}
-	buf[len] = '\0';
-	*out = buf;
-	buf = NULL;
+	*out = buf_detach(&b, NULL);
+	if(!*out)
+		st = pl_fail(err, PL_ENOMEM, "out of memory");
 out:
-	free(buf);
+	buf_release(&b);
 	fclose(f);
 	return st;
 }
