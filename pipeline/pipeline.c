@@ -229,8 +229,8 @@ static enum pl_status write_ready(struct run *run)
 			st = summary_add_tenant(run->summary, rec, run->err);
 		/* The page first: a change row gets the name of the tenant
 		 * it last saw. */
-		if(!st && run->html && html_add_tenant(run->html, i, rec))
-			st = pl_fail(run->err, PL_ENOMEM, "out of memory");
+		if(!st && run->html)
+			st = html_add_tenant(run->html, i, rec, run->err);
 		if(!st && run->changes)
 			st = changes_add_tenant(run->changes, i, rec,
 						run->err);

@@ -340,8 +340,16 @@ static bool add_listed(struct html *h, struct list *l, const char *tenant,
 	return true;
 }
 
+static enum pl_status oom_for(const struct tenant_record *rec,
+			      struct pl_err *err)
+{
+	return pl_fail(err, PL_ENOMEM, "out of memory adding tenant %s to "
+		       "the page", rec->tenant_id);
+}
+
 enum pl_status html_add_tenant(struct html *h, size_t index,
-			       const struct tenant_record *rec)
+			       const struct tenant_record *rec,
+			       struct pl_err *err)
 {
 	const char *name = h->opt.name_of
 		? h->opt.name_of(h->opt.name_ctx, index) : NULL;
@@ -352,19 +360,19 @@ enum pl_status html_add_tenant(struct html *h, size_t index,
 	snprintf(h->last_tenant, sizeof(h->last_tenant), "%s",
 		 rec->tenant_id);
 	if(name && *name && !(h->last_name = strdup(name)))
-		return PL_ENOMEM;
+		return oom_for(rec, err);
 	name = h->last_name;
 	if(rec->outcome == OUTCOME_FAILED) {
 		if(!add_listed(h, &h->errors, rec->tenant_id, name,
 			       rec->nrows ? &rec->rows[0] : NULL, &it))
-			return PL_ENOMEM;
+			return oom_for(rec, err);
 		if(it) {
 			it->http = rec->http_status;
 			it->attempts = rec->attempts;
 			free(it->reason);
 			it->reason = NULL;
 			if(rec->error && !(it->reason = strdup(rec->error)))
-				return PL_ENOMEM;
+				return oom_for(rec, err);
 		}
 		return PL_OK;
 	}
@@ -375,10 +383,10 @@ enum pl_status html_add_tenant(struct html *h, size_t index,
 		if(!strcmp(st, "Denied")) {
 			if(!add_listed(h, &h->denied, rec->tenant_id, name,
 				       row, &it))
-				return PL_ENOMEM;
+				return oom_for(rec, err);
 		} else if(!strcmp(st, "InReview")) {
 			if(!add_review(h, rec->tenant_id, name, row))
-				return PL_ENOMEM;
+				return oom_for(rec, err);
 		}
 	}
 	return PL_OK;

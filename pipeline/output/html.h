@@ -63,9 +63,10 @@ struct html;
 struct html *html_new(const struct html_options *opt);
 void html_free(struct html *h);
 
-/* Tenant `index` of the run, in input order. PL_ENOMEM. */
+/* Tenant `index` of the run, in input order. PL_ENOMEM, naming it. */
 enum pl_status html_add_tenant(struct html *h, size_t index,
-			       const struct tenant_record *rec);
+			       const struct tenant_record *rec,
+			       struct pl_err *err);
 /* A change row (a changes_sink: ctx is the struct html). */
 enum pl_status html_add_change(void *h, const struct change_row *row,
 			       struct pl_err *err);

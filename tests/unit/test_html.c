@@ -108,7 +108,7 @@ static int64_t run_start(void)
 
 static void feed(struct page *pg, size_t index, struct tenant_record *r)
 {
-	assert_int_equal(html_add_tenant(pg->h, index, r), PL_OK);
+	assert_int_equal(html_add_tenant(pg->h, index, r, NULL), PL_OK);
 	assert_int_equal(summary_add_tenant(pg->sum, r, NULL), PL_OK);
 	tenant_record_release(r);
 }
