@@ -771,29 +771,24 @@ static enum pl_status after_publishing(struct run *run, enum pl_status st)
 /* The changes since the previous run, by kind, on stderr. */
 static void print_changes(struct run *run)
 {
-	char line[512];
-	size_t len = 0;
+	struct buf line;
 
-	line[0] = '\0';
-	for(int k = 0; k < CHANGE_KINDS && len < sizeof(line) - 1; k++) {
+	/* A log line: the kinds that fit in 512 bytes, whole. */
+	buf_init(&line, 512);
+	for(int k = 0; k < CHANGE_KINDS; k++) {
 		uint64_t n = changes_count_kind(run->changes,
 						(enum change_kind)k);
-		int w;
 
-		if(!n)
-			continue;
-		w = snprintf(line + len, sizeof(line) - len, "%s%s %llu",
-			     len ? ", " : "",
-			     changes_kind_name((enum change_kind)k),
-			     (unsigned long long)n);
-		if(w < 0)
+		if(n && buf_addf(&line, "%s%s %llu", line.len ? ", " : "",
+				 changes_kind_name((enum change_kind)k),
+				 (unsigned long long)n))
 			break;
-		len += (size_t)w;
 	}
 	log_info("changes since %s: %llu rows%s%s",
 		 previous_detail_path(run->previous),
 		 (unsigned long long)changes_count(run->changes),
-		 len ? ": " : "", line);
+		 line.len ? ": " : "", line.data);
+	buf_release(&line);
 }
 
 /* The short human summary at the end of a run, on stderr. */
