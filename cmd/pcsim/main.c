@@ -19,6 +19,7 @@
 #include "data.h"
 #include "identity.h"
 #include "pcsim.h"
+#include "scenario.h"
 #include "server.h"
 
 static const char usage_text[] =
@@ -35,8 +36,14 @@ static const char usage_text[] =
 "  --malformed-rate P   share answered 200 with a truncated JSON body or\n"
 "                       an HTML page (the three rates add up to <= 1)\n"
 "  --unknown-rate P     share of tenants answering 404 Tenant not found\n"
-"  --throttle-rps R     global rate limit: a burst of max(1, R/10), then R\n"
-"                       per second; above it 429 with Retry-After\n"
+"  --throttle-rps R     global token bucket: a burst of max(1, R/10), then\n"
+"                       R per second; above it 429 with Retry-After\n"
+"  --throttle-burst B   with --throttle-rps: the bucket holds B requests\n"
+"  --throttle-window N/S  global fixed window: N requests per S seconds\n"
+"                       (e.g. 500/60), windows aligned on the first\n"
+"                       request; past N, 429 with Retry-After = whole\n"
+"                       seconds to the window's end (\"Try again in X\n"
+"                       seconds.\")\n"
 "  --doc-style          bodies as on the documentation page (indented,\n"
 "                       trailing commas, // comments)\n"
 "  --token T            require \"Authorization: Bearer T\"\n"
@@ -141,7 +148,7 @@ enum {
 	OPT_PUBLIC_CLIENT, OPT_REFRESH_TOKEN, OPT_REFRESH_GRACE,
 	OPT_REFRESH_TTL, OPT_DEVICE_INTERVAL, OPT_DEVICE_EXPIRES,
 	OPT_DEVICE_APPROVE, OPT_DEVICE_MODE, OPT_AAD_ERROR, OPT_TOKEN_DELAY,
-	OPT_RECORD_ASSERTIONS
+	OPT_RECORD_ASSERTIONS, OPT_BURST, OPT_WINDOW
 };
 
 static const struct option options[] = {
@@ -169,7 +176,9 @@ static const struct option options[] = {
 	{"refresh-ttl", required_argument, NULL, OPT_REFRESH_TTL},
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"threads", required_argument, NULL, OPT_THREADS},
+	{"throttle-burst", required_argument, NULL, OPT_BURST},
 	{"throttle-rps", required_argument, NULL, OPT_THROTTLE},
+	{"throttle-window", required_argument, NULL, OPT_WINDOW},
 	{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
 	{"tls-key", required_argument, NULL, OPT_TLS_KEY},
 	{"token", required_argument, NULL, OPT_TOKEN},
@@ -244,6 +253,19 @@ static void parse_args(int argc, char **argv, struct pcsim_config *cfg)
 			break;
 		case OPT_THROTTLE:
 			cfg->throttle_rps = parse_double(name, optarg, 1e9);
+			break;
+		case OPT_BURST:
+			cfg->throttle_burst = parse_double(name, optarg, 1e9);
+			if(cfg->throttle_burst < 1)
+				die_usage("%s: must be at least 1",
+					  "--throttle-burst");
+			break;
+		case OPT_WINDOW:
+			if(!scenario_parse_window(optarg, &cfg->window_limit,
+						  &cfg->window_ns))
+				die_usage("%s: bad value '%s' (N/S: N requests "
+					  "per S seconds, e.g. 500/60)",
+					  "--throttle-window", optarg);
 			break;
 		case OPT_DOC:
 			cfg->doc_style = 1;
@@ -367,6 +389,11 @@ static void parse_args(int argc, char **argv, struct pcsim_config *cfg)
 	   1 + 1e-9)
 		die_usage("%s add up to more than 1",
 			  "--drop-rate, --fail-rate and --malformed-rate");
+	if(cfg->throttle_burst > 0 && !(cfg->throttle_rps > 0))
+		die_usage("%s needs --throttle-rps", "--throttle-burst");
+	if(cfg->throttle_rps > 0 && cfg->window_ns)
+		die_usage("%s: one throttle at a time",
+			  "--throttle-rps and --throttle-window");
 	if(!cfg->tls_cert != !cfg->tls_key)
 		die_usage("%s go together", "--tls-cert and --tls-key");
 	if(!cfg->client_secret && env_secret && *env_secret)

@@ -21,7 +21,10 @@ struct pcsim_config {
 	double drop_rate;         /* connections closed without an answer */
 	double malformed_rate;    /* 200 with a truncated body or HTML */
 	double unknown_rate;      /* share of tenants answering 404 */
-	double throttle_rps;      /* 0: no throttling */
+	double throttle_rps;      /* token bucket rate; 0: none */
+	double throttle_burst;    /* its capacity; 0: max(1, rps / 10) */
+	unsigned window_limit;    /* fixed window: this many requests ... */
+	uint64_t window_ns;       /* ... per window this long; 0: none */
 	int doc_style;            /* bodies as on the documentation page */
 	const char *token;        /* static bearer token, NULL: none */
 	const char *client_id;    /* client-credentials app, NULL: none */

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -360,18 +361,30 @@ unsigned scenario_jitter(uint64_t h, uint32_t n, unsigned jitter_ms)
 }
 
 void scenario_bucket_init(struct scenario_bucket *b, double rate,
-			  uint64_t now_ns)
+			  double burst, uint64_t now_ns)
 {
 	b->rate = rate;
-	b->capacity = rate / 10 > 1 ? rate / 10 : 1;
+	if(burst <= 0)
+		burst = rate / 10;
+	b->capacity = burst > 1 ? burst : 1;
 	b->tokens = b->capacity;
 	b->last_ns = now_ns;
 }
 
+/* Whole seconds for a wait of `seconds`, rounded up, in 1..86400. */
+static unsigned whole_seconds(double seconds)
+{
+	double wait = ceil(seconds);
+
+	if(wait < 1)
+		return 1;
+	if(wait > 86400)
+		return 86400;
+	return (unsigned)wait;
+}
+
 unsigned scenario_bucket_take(struct scenario_bucket *b, uint64_t now_ns)
 {
-	double wait;
-
 	if(now_ns > b->last_ns) {
 		b->tokens += (double)(now_ns - b->last_ns) / 1e9 * b->rate;
 		if(b->tokens > b->capacity)
@@ -382,12 +395,63 @@ unsigned scenario_bucket_take(struct scenario_bucket *b, uint64_t now_ns)
 		b->tokens -= 1;
 		return 0;
 	}
-	wait = ceil((1 - b->tokens) / b->rate);
-	if(wait < 1)
-		return 1;
-	if(wait > 86400)
-		return 86400;
-	return (unsigned)wait;
+	return whole_seconds((1 - b->tokens) / b->rate);
+}
+
+void scenario_window_init(struct scenario_window *w, unsigned limit,
+			  uint64_t length_ns)
+{
+	memset(w, 0, sizeof(*w));
+	w->limit = limit;
+	w->length_ns = length_ns ? length_ns : 1;
+}
+
+unsigned scenario_window_take(struct scenario_window *w, uint64_t now_ns)
+{
+	if(!w->started) {
+		w->started = 1;
+		w->start_ns = now_ns;
+	} else if(now_ns >= w->start_ns + w->length_ns) {
+		/* whole windows only: the grid stays on the first request */
+		w->start_ns += (now_ns - w->start_ns) / w->length_ns *
+			       w->length_ns;
+		w->used = 0;
+	}
+	if(w->used < w->limit) {
+		w->used++;
+		return 0;
+	}
+	/* now_ns may trail start_ns by a thread's race for the lock */
+	if(now_ns < w->start_ns)
+		now_ns = w->start_ns;
+	return whole_seconds((double)(w->start_ns + w->length_ns - now_ns) /
+			     1e9);
+}
+
+int scenario_parse_window(const char *s, unsigned *limit,
+			  uint64_t *length_ns)
+{
+	unsigned long long n = 0;
+	const char *p = s;
+	char *end;
+	double secs;
+
+	if(*p < '0' || *p > '9')
+		return 0;
+	for(; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (unsigned)(*p - '0');
+		if(n > 1000000000ull)
+			return 0;
+	}
+	if(*p++ != '/' || n == 0 || *p < '0' || *p > '9' ||
+	   p[strspn(p, "0123456789.")])
+		return 0;
+	secs = strtod(p, &end);
+	if(*end || !(secs >= 0.001 && secs <= 86400))
+		return 0;
+	*limit = (unsigned)n;
+	*length_ns = (uint64_t)llround(secs * 1e9);
+	return 1;
 }
 
 size_t scenario_api_error(long code, const char *desc, char *buf)

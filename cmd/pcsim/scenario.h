@@ -125,9 +125,14 @@ size_t scenario_malformed(uint64_t h, uint32_t n, const char *body,
 unsigned scenario_jitter(uint64_t h, uint32_t n, unsigned jitter_ms);
 
 /*
- * A token bucket: capacity max(1, rate / 10) tokens, refilled at rate per
- * second, starting full. So a client may burst a tenth of a second's
- * worth of requests, then is held to the rate.
+ * The throttles (--throttle-rps/--throttle-burst, --throttle-window). A
+ * take at now_ns returns 0 when the request is let through, else the
+ * Retry-After in whole seconds, at least 1 (and at most 86400).
+ *
+ * A token bucket: capacity `burst` tokens (default max(1, rate / 10)),
+ * refilled at rate per second, starting full. So a client may burst that
+ * many requests, then is held to the rate. A refusal takes nothing; its
+ * Retry-After is the time until a token is back, rounded up.
  */
 struct scenario_bucket {
 	double rate;
@@ -136,14 +141,38 @@ struct scenario_bucket {
 	uint64_t last_ns;
 };
 
+/* burst <= 0: the default max(1, rate / 10); else at least 1. */
 void scenario_bucket_init(struct scenario_bucket *b, double rate,
-			  uint64_t now_ns);
-/*
- * Take one token at now_ns. Returns 0 when one was there; else nothing is
- * taken and the return value is the Retry-After in whole seconds: the
- * time until a token is back, rounded up, at least 1.
- */
+			  double burst, uint64_t now_ns);
 unsigned scenario_bucket_take(struct scenario_bucket *b, uint64_t now_ns);
+
+/*
+ * A fixed window: at most `limit` requests let through per window of
+ * `length_ns`; windows are aligned on the first request (it opens window
+ * 0, window k is [first + k * length, first + (k + 1) * length)), and an
+ * idle stretch skips whole windows. A refusal takes nothing; its
+ * Retry-After is the time to the window's end in whole seconds, rounded
+ * up, at least 1 (the Partner Center way: "Try again in 57 seconds").
+ */
+struct scenario_window {
+	unsigned limit;
+	uint64_t length_ns;
+	uint64_t start_ns;   /* of the current window */
+	unsigned used;       /* requests let through in it */
+	int started;         /* the first request came */
+};
+
+void scenario_window_init(struct scenario_window *w, unsigned limit,
+			  uint64_t length_ns);
+unsigned scenario_window_take(struct scenario_window *w, uint64_t now_ns);
+
+/*
+ * Parse --throttle-window's "N/S": N requests (1..10^9) per S seconds
+ * (a decimal number, 0.001..86400, fractions allowed). Returns 1 and
+ * fills *limit and *length_ns, or 0 when s is not of that form.
+ */
+int scenario_parse_window(const char *s, unsigned *limit,
+			  uint64_t *length_ns);
 
 /* {"code":code,"description":desc,"data":[],"source":"PartnerFD"} */
 size_t scenario_api_error(long code, const char *desc, char *buf);

@@ -76,7 +76,8 @@ struct server {
 	struct data_set *data;
 	struct scenario_rates rates;
 	pthread_mutex_t bucket_mu;
-	struct scenario_bucket bucket;
+	struct scenario_bucket bucket;   /* --throttle-rps */
+	struct scenario_window window;   /* --throttle-window */
 	uint64_t start_ns;
 	unsigned port;
 	struct stats st;
@@ -384,9 +385,12 @@ static long decide_api(struct req *r, const char *method, const char *id,
 	}
 	h = scenario_tenant_hash(lower, cfg->seed);
 
-	if(cfg->throttle_rps > 0) {
+	if(cfg->throttle_rps > 0 || cfg->window_ns) {
 		pthread_mutex_lock(&s->bucket_mu);
-		retry_after = scenario_bucket_take(&s->bucket, now_ns);
+		/* read under the lock: the quota sees time go forward */
+		retry_after = cfg->window_ns ?
+			scenario_window_take(&s->window, pcsim_now_ns()) :
+			scenario_bucket_take(&s->bucket, pcsim_now_ns());
 		pthread_mutex_unlock(&s->bucket_mu);
 	}
 	now_ms = (now_ns - s->start_ns) / 1000000u;
@@ -758,7 +762,10 @@ enum pl_status server_start(const struct pcsim_config *cfg,
 	pthread_mutex_init(&s->bucket_mu, NULL);
 	if(cfg->throttle_rps > 0)
 		scenario_bucket_init(&s->bucket, cfg->throttle_rps,
-				     s->start_ns);
+				     cfg->throttle_burst, s->start_ns);
+	if(cfg->window_ns)
+		scenario_window_init(&s->window, cfg->window_limit,
+				     cfg->window_ns);
 	s->tenants = tenant_map_new();
 	s->timer = timer_new(resume_cb);
 	if(cfg->client_id)

@@ -21,9 +21,12 @@
  *      Both carry WWW-Authenticate: OAuth realm=urn:cpsvc:cpid:<GUID>.
  *   2. Path and method: 404 (code 1000), 405 (GET and HEAD only).
  *   3. Tenant ID: not 8-4-4-4-12 hex digits (any case) gives 400.
- *   4. --throttle-rps: one global token bucket, see scenario.h; without a
- *      token 429 with Retry-After. The tenant must not call again before
- *      that many seconds; an earlier call counts as a violation.
+ *   4. --throttle-rps (a global token bucket) or --throttle-window (a
+ *      global fixed window), see scenario.h: a refused request gets 429
+ *      with Retry-After and {"statusCode":429,"message":"Rate limit is
+ *      exceeded. Try again in X seconds."} with the same X. The tenant
+ *      must not call again before X seconds; an earlier call is an early
+ *      retry (retry_after_violations), whether it is refused or not.
  *   5. --data: the tenant's scripted answer number n, exempt from faults.
  *   6. Faults drawn for (seed, tenant, n): drop, 500/503, malformed.
  *   7. --unknown-rate: 404 {"code":60003,"description":"Tenant not

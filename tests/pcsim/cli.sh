@@ -16,7 +16,8 @@ case_cli() {
 	"$PCSIM" --help >"$TMP/o" || rc=$?
 	expect_eq "--help exit status" "$rc" 0
 	for o in --port --latency-ms --jitter-ms --fail-rate --drop-rate \
-		--malformed-rate --unknown-rate --throttle-rps --doc-style \
+		--malformed-rate --unknown-rate --throttle-rps --throttle-burst \
+		--throttle-window --doc-style \
 		--token --client-id --client-secret --token-ttl --data --seed \
 		--threads PCSIM_CLIENT_SECRET; do
 		grep -q -- "$o" "$TMP/o" || fail "--help does not mention $o"
@@ -29,6 +30,9 @@ case_cli() {
 	usage_error --unknown-rate x
 	usage_error --fail-rate 0.5 --drop-rate 0.4 --malformed-rate 0.2
 	usage_error --throttle-rps nan
+	usage_error --throttle-window 5
+	usage_error --throttle-burst 3
+	usage_error --throttle-rps 3 --throttle-window 5/1
 	usage_error --token-ttl 0
 	usage_error --threads 0
 	usage_error --doc-style=yes

@@ -298,13 +298,13 @@ static void test_bucket(void **state)
 	const uint64_t s = 1000000000u, t0 = 5 * s;
 
 	/* 10/s: a burst of 1, then one every 100 ms. */
-	scenario_bucket_init(&b, 10, t0);
+	scenario_bucket_init(&b, 10, 0, t0);
 	assert_int_equal(scenario_bucket_take(&b, t0), 0);
 	assert_int_equal(scenario_bucket_take(&b, t0), 1);
 	assert_int_equal(scenario_bucket_take(&b, t0 + s / 20), 1);
 	assert_int_equal(scenario_bucket_take(&b, t0 + s / 10 + 1000), 0);
 	/* 100/s: a burst of 10. */
-	scenario_bucket_init(&b, 100, t0);
+	scenario_bucket_init(&b, 100, 0, t0);
 	for(int i = 0; i < 10; i++)
 		assert_int_equal(scenario_bucket_take(&b, t0), 0);
 	assert_int_equal(scenario_bucket_take(&b, t0), 1);
@@ -313,11 +313,100 @@ static void test_bucket(void **state)
 		assert_int_equal(scenario_bucket_take(&b, t0 + 60 * s), 0);
 	assert_int_equal(scenario_bucket_take(&b, t0 + 60 * s), 1);
 	/* 0.25/s: the next token is 4 s away. */
-	scenario_bucket_init(&b, 0.25, t0);
+	scenario_bucket_init(&b, 0.25, 0, t0);
 	assert_int_equal(scenario_bucket_take(&b, t0), 0);
 	assert_int_equal(scenario_bucket_take(&b, t0), 4);
 	assert_int_equal(scenario_bucket_take(&b, t0 + s), 3);
 	assert_int_equal(scenario_bucket_take(&b, t0 + 4 * s + 1000), 0);
+	/* A burst given: 20/s holding 20 (nginx's burst=20 nodelay). */
+	scenario_bucket_init(&b, 20, 20, t0);
+	for(int i = 0; i < 20; i++)
+		assert_int_equal(scenario_bucket_take(&b, t0), 0);
+	assert_int_equal(scenario_bucket_take(&b, t0), 1);
+	assert_int_equal(scenario_bucket_take(&b, t0 + s / 20 + 1000), 0);
+	assert_int_equal(scenario_bucket_take(&b, t0 + s / 20 + 1000), 1);
+	/* 8.33/s holding 1: the next token is 0.12 s away, Retry-After 1. */
+	scenario_bucket_init(&b, 500.0 / 60, 1, t0);
+	assert_int_equal(scenario_bucket_take(&b, t0), 0);
+	assert_int_equal(scenario_bucket_take(&b, t0 + s / 10), 1);
+	assert_int_equal(scenario_bucket_take(&b, t0 + s * 12 / 100 + 1000),
+			 0);
+	/* A burst below 1 is 1: one request must pass. */
+	scenario_bucket_init(&b, 200, 0.5, t0);
+	assert_int_equal(scenario_bucket_take(&b, t0), 0);
+	assert_int_equal(scenario_bucket_take(&b, t0), 1);
+}
+
+static void test_window(void **state)
+{
+	struct scenario_window w;
+	const uint64_t s = 1000000000u, t0 = 7 * s + 123;
+
+	(void)state;
+	/* 3 per 10 s, aligned on the first request at t0. */
+	scenario_window_init(&w, 3, 10 * s);
+	for(int i = 0; i < 3; i++)
+		assert_int_equal(scenario_window_take(&w, t0 + (uint64_t)i), 0);
+	/* Retry-After: whole seconds to t0 + 10 s, rounded up */
+	assert_int_equal(scenario_window_take(&w, t0 + 3), 10);
+	assert_int_equal(scenario_window_take(&w, t0 + s / 2), 10);
+	assert_int_equal(scenario_window_take(&w, t0 + s), 9);
+	assert_int_equal(scenario_window_take(&w, t0 + 8 * s + 1), 2);
+	assert_int_equal(scenario_window_take(&w, t0 + 9 * s + 1), 1);
+	/* at least 1, however close the end */
+	assert_int_equal(scenario_window_take(&w, t0 + 10 * s - 1), 1);
+	/* the next window opens exactly at t0 + 10 s */
+	for(int i = 0; i < 3; i++)
+		assert_int_equal(scenario_window_take(&w, t0 + 10 * s), 0);
+	assert_int_equal(scenario_window_take(&w, t0 + 15 * s), 5);
+	/* idle for windows 2 and 3: window 4 starts on the grid */
+	assert_int_equal(scenario_window_take(&w, t0 + 43 * s), 0);
+	assert_int_equal(scenario_window_take(&w, t0 + 43 * s), 0);
+	assert_int_equal(scenario_window_take(&w, t0 + 44 * s), 0);
+	assert_int_equal(scenario_window_take(&w, t0 + 44 * s), 6);
+	/* a caller's clock a hair before the window start (a race for
+	 * the lock) is the window's start */
+	assert_int_equal(scenario_window_take(&w, t0 + 40 * s - 5), 10);
+	/* a window under a second: Retry-After is still 1 */
+	scenario_window_init(&w, 1, s / 4);
+	assert_int_equal(scenario_window_take(&w, t0), 0);
+	assert_int_equal(scenario_window_take(&w, t0 + 1), 1);
+	assert_int_equal(scenario_window_take(&w, t0 + s / 4), 0);
+}
+
+static void test_parse_window(void **state)
+{
+	unsigned n = 0;
+	uint64_t ns = 0;
+
+	(void)state;
+	assert_true(scenario_parse_window("500/60", &n, &ns));
+	assert_int_equal(n, 500);
+	assert_true(ns == 60000000000ull);
+	assert_true(scenario_parse_window("40/2.5", &n, &ns));
+	assert_int_equal(n, 40);
+	assert_true(ns == 2500000000ull);
+	assert_true(scenario_parse_window("1/0.001", &n, &ns));
+	assert_true(ns == 1000000ull);
+	n = 7;
+	assert_false(scenario_parse_window("", &n, &ns));
+	assert_false(scenario_parse_window("500", &n, &ns));
+	assert_false(scenario_parse_window("500/", &n, &ns));
+	assert_false(scenario_parse_window("/60", &n, &ns));
+	assert_false(scenario_parse_window("0/60", &n, &ns));
+	assert_false(scenario_parse_window("-5/60", &n, &ns));
+	assert_false(scenario_parse_window("5/-60", &n, &ns));
+	assert_false(scenario_parse_window("5/0", &n, &ns));
+	assert_false(scenario_parse_window("5/60s", &n, &ns));
+	assert_false(scenario_parse_window("5/100000", &n, &ns));
+	assert_false(scenario_parse_window("5.5/60", &n, &ns));
+	assert_false(scenario_parse_window("5/ 60", &n, &ns));
+	assert_false(scenario_parse_window("5/inf", &n, &ns));
+	assert_false(scenario_parse_window("5/nan", &n, &ns));
+	assert_false(scenario_parse_window("5/0x10", &n, &ns));
+	assert_false(scenario_parse_window("5/1e2", &n, &ns));
+	assert_false(scenario_parse_window("2000000000/60", &n, &ns));
+	assert_int_equal(n, 7);
 }
 
 static void test_error_bodies(void **state)
@@ -682,6 +771,8 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_jitter),
 		cmocka_unit_test(test_bucket),
+		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_parse_window),
 		cmocka_unit_test(test_error_bodies),
 		cmocka_unit_test(test_tenant_map),
 		cmocka_unit_test(test_timer),
