@@ -584,7 +584,7 @@ static enum pl_status attempt_done(struct fetch_engine *e, CURLMsg *msg,
 		j->last_status = status;
 		if(status == 429)
 			e->st.throttled++;
-		ratelimit_answer(&e->rl, now, j->sent_us, status == 429);
+		ratelimit_answer(&e->rl, now, j->sent_us, status == 429, -1);
 		log_cap_change(e);
 	}
 	if(log_enabled(LOG_DEBUG))

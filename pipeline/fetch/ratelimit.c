@@ -1,50 +1,77 @@
 #include "ratelimit.h"
 
+#include <math.h>
 #include <string.h>
 
-/* An observation ends with enough accepted answers to measure the
- * server's accepted rate, or enough refused ones to know that most are
- * refused, or after so many answers, or after so long. */
-#define OBSERVE_MIN 16          /* answers, at least */
-#define OBSERVE_OK 8            /* accepted answers, or ... */
-#define OBSERVE_REFUSED 12      /* ... refused ones (3/4 of 16) */
-#define OBSERVE_MAX 256         /* answers, at most */
-#define OBSERVE_MAX_US 1000000  /* and at most this long */
-#define TARGET 0.95             /* of the server's accepted rate */
-#define DECREASE_MIN (1.0 / 16) /* deepest single decrease */
-#define DECREASE_MAX 0.95       /* gentlest single decrease */
-#define GROW_SHARE 0.05         /* per second, of the cap, ... */
-#define GROW_MIN 0.5            /* ... but at least this, req/s; */
-#define GROW_FAST 0.25          /* this fast ... */
-#define GROW_FAST_BELOW 0.85    /* ... below this share of the overload */
-#define GROW_BINDING 0.8        /* the cap binds: sent >= 80% of it */
-#define GROW_EVERY_US 100000
+#define SEC 1000000
+
+/* slow start */
+#define SS_RATE0 10.0           /* req/s: the first round's cap */
+#define SS_ROUND_MIN_US 25000   /* a round: max(srtt, this) */
+#define SS_UNCAPPED 1e5         /* req/s: no cap beyond */
+/* bucket */
+#define LONG_WAIT_US (2 * SEC)  /* a Retry-After this long: a window */
+#define BRACKET 1.05            /* cruise once hi / lo is below this */
+#define TRIAL_MIN_OK 3          /* a trial passes after this many ... */
+#define TRIAL_MIN_GAPS 2.5      /* ... and this many of its gaps */
+#define LO_BACKOFF 0.97         /* refused at <= lo: lo was wrong */
+#define B1_DOWN 0.75            /* nothing passed yet: this of hi */
+#define B1_JITTER 2.0           /* gaps longer by this * rttvar ... */
+#define B1_SLACK 0.01           /* --rate, burst not known: gaps longer
+				   by this share ... */
+#define B1_SLACK_BELOW 50.0     /* ... below this rate (req/s) */
+#define REPROBE_US (30 * SEC)   /* cruising: hi drifts up after this */
+#define REPROBE_MAX_US (240 * SEC) /* ... doubled by each probe refused */
+#define REPROBE_GROWTH 0.02     /* by this share per REPROBE_US */
+#define MIN_RATE 0.05           /* req/s: never slower */
+#define FLOOR_MIN_US 200000     /* rate_floor: spans at least this */
+#define SAT_DOWN 4.0            /* no floor yet: divide by this */
+#define EP_SPAN_MIN_US 2000     /* refusals this far apart bound R */
+#define SAT_ABOVE 0.0           /* a larger bucket: the floor + this */
+#define SAT_CLOSE 1.1           /* a 429 this close to the floor ... */
+#define SAT_QUIET_US 500000     /* quiet spell before growing; a 429
+				   this close doubles it, from ... */
+#define SAT_QUIET_CLOSE_US (4 * SEC) /* ... at least this ... */
+#define SAT_QUIET_MAX_US (32 * SEC)  /* ... up to this */
+#define SAT_NEAR 0.9            /* of the rate refused: double per
+				   round below, then grow ... */
+#define SAT_SLOW 0.02           /* ... this much per second */
+/* window */
+#define OPENER_WAIT_MIN_US 100000
 
 static double burst_for(double cap)
 {
 	return cap / 100.0 > 1.0 ? cap / 100.0 : 1.0;
 }
 
-void ratelimit_init(struct ratelimit *rl, double rate, int64_t now_us)
+/*
+ * The rate the pacer really keeps. A bucket that holds one request
+ * refuses any two that reach it closer than 1/R, so against one (or one
+ * not known not to be, under --rate) the gaps are stretched by the
+ * round trip's jitter, and by at least 1%: with --rate R the server then
+ * sees no gap below 1/R.
+ */
+static double pace_rate(const struct ratelimit *rl)
 {
-	memset(rl, 0, sizeof(*rl));
-	rl->_adaptive = 1;
-	rl->_ceiling = rate > 0 ? rate : 0;
-	rl->_cap = rl->_ceiling;
-	rl->_burst = burst_for(rl->_cap);
-	rl->_tokens = 1.0;
-	rl->_refill_us = now_us;
-	rl->_grow_us = now_us;
-	rl->_decrease_us = now_us;
-	rl->_first_send_us = -1;
-	rl->_slot_epoch = now_us / RATELIMIT_SLOT_US;
+	double gap, slack;
+
+	if(rl->_cap <= 0 || rl->_burst1 == 0 ||
+	   (rl->_burst1 < 0 && rl->_shape != RATELIMIT_UNKNOWN) ||
+	   (rl->_burst1 < 0 && rl->_ceiling <= 0))
+		return rl->_cap;
+	if(rl->_burst1 < 0 && rl->_cap >= B1_SLACK_BELOW)
+		return rl->_cap;
+	gap = SEC / rl->_cap;
+	slack = rl->_burst1 == 1 ? B1_JITTER * (double)rl->_rttvar_us
+				 : B1_SLACK * gap;
+	return SEC / (gap + slack);
 }
 
 static void refill(struct ratelimit *rl, int64_t now_us)
 {
 	if(now_us > rl->_refill_us && rl->_cap > 0) {
-		rl->_tokens += (double)(now_us - rl->_refill_us) * rl->_cap /
-			       1e6;
+		rl->_tokens += (double)(now_us - rl->_refill_us) *
+			       pace_rate(rl) / SEC;
 		if(rl->_tokens > rl->_burst)
 			rl->_tokens = rl->_burst;
 	}
@@ -52,20 +79,60 @@ static void refill(struct ratelimit *rl, int64_t now_us)
 		rl->_refill_us = now_us;
 }
 
-/* Drop meter slots that fell out of the last second. */
-static void meter_advance(struct ratelimit *rl, int64_t now_us)
+static void set_cap(struct ratelimit *rl, int64_t now_us, double cap)
+{
+	refill(rl, now_us);
+	if(rl->_ceiling > 0 && (cap <= 0 || cap > rl->_ceiling))
+		cap = rl->_ceiling;
+	if(cap > 0 && cap < MIN_RATE)
+		cap = MIN_RATE;
+	if(rl->_cap <= 0 && cap > 0)
+		rl->_tokens = 1.0;
+	rl->_cap = cap;
+	rl->_burst = burst_for(cap);
+	if(rl->_tokens > rl->_burst)
+		rl->_tokens = rl->_burst;
+}
+
+void ratelimit_init(struct ratelimit *rl, double rate, int64_t now_us)
+{
+	memset(rl, 0, sizeof(*rl));
+	rl->_ceiling = rate > 0 ? rate : 0;
+	rl->_refill_us = now_us;
+	rl->_tokens = 1.0;
+	rl->_first_send_us = -1;
+	rl->_slot_epoch = now_us / RATELIMIT_SLOT_US;
+	rl->_ss_round_us = now_us;
+	rl->_burst1 = -1;
+	rl->_reprobe_us = REPROBE_US;
+	set_cap(rl, now_us, rl->_ceiling > 0 ? rl->_ceiling : SS_RATE0);
+	/* without --rate the first two requests go together: whether the
+	 * server takes both tells a one-request bucket from a larger one */
+	if(rl->_ceiling <= 0)
+		rl->_tokens = rl->_burst = 2.0;
+}
+
+/* ---- the send-rate meter -------------------------------------------- */
+
+/* Move a meter's window to now: slots that fell out of it are zeroed. */
+static void slots_advance(uint32_t *slots, int64_t *at, int64_t now_us)
 {
 	int64_t epoch = now_us / RATELIMIT_SLOT_US;
 
-	if(epoch <= rl->_slot_epoch)
+	if(epoch <= *at)
 		return;
-	if(epoch - rl->_slot_epoch >= RATELIMIT_SLOTS) {
-		memset(rl->_slot_sends, 0, sizeof(rl->_slot_sends));
+	if(epoch - *at >= RATELIMIT_SLOTS) {
+		memset(slots, 0, RATELIMIT_SLOTS * sizeof(*slots));
 	} else {
-		for(int64_t e = rl->_slot_epoch + 1; e <= epoch; e++)
-			rl->_slot_sends[e % RATELIMIT_SLOTS] = 0;
+		for(int64_t e = *at + 1; e <= epoch; e++)
+			slots[e % RATELIMIT_SLOTS] = 0;
 	}
-	rl->_slot_epoch = epoch;
+	*at = epoch;
+}
+
+static void meter_advance(struct ratelimit *rl, int64_t now_us)
+{
+	slots_advance(rl->_slot_sends, &rl->_slot_epoch, now_us);
 }
 
 double ratelimit_send_rate(const struct ratelimit *rl, int64_t now_us)
@@ -86,126 +153,528 @@ double ratelimit_send_rate(const struct ratelimit *rl, int64_t now_us)
 	}
 	if(from < rl->_first_send_us)
 		from = rl->_first_send_us;
-	span = (double)(now_us - from) / 1e6;
-	/* the first requests of a run: do not divide by almost nothing */
+	span = (double)(now_us - from) / SEC;
 	if(span < 0.01)
 		span = 0.01;
 	return (double)sends / span;
 }
 
-static void set_cap(struct ratelimit *rl, double cap)
+static int64_t send_before(const struct ratelimit *rl, int64_t sent_us);
+
+/* ---- slow start ----------------------------------------------------- */
+
+/* A round: a round trip, at least SS_ROUND_MIN_US. */
+static int64_t ss_round_us(const struct ratelimit *rl)
 {
-	if(rl->_ceiling > 0 && cap > rl->_ceiling)
-		cap = rl->_ceiling;
-	rl->_cap = cap;
-	rl->_burst = burst_for(cap);
-	if(rl->_tokens > rl->_burst)
-		rl->_tokens = rl->_burst;
+	return rl->_srtt_us > SS_ROUND_MIN_US ? rl->_srtt_us
+					      : SS_ROUND_MIN_US;
+}
+
+/* Does the slow start grow with time (a larger bucket, or not known)? */
+static bool ss_timed(const struct ratelimit *rl)
+{
+	return rl->_shape == RATELIMIT_UNKNOWN && rl->_ceiling <= 0 &&
+	       rl->_cap > 0 && rl->_burst1 != 1 && rl->_srtt_us > 0;
+}
+
+/* Double the cap after each round in which it held an attempt back. */
+static void ss_advance(struct ratelimit *rl, int64_t now_us)
+{
+	if(!ss_timed(rl) || now_us - rl->_ss_round_us < ss_round_us(rl))
+		return;
+	if(rl->_ss_blocked) {
+		double cap = 2 * rl->_cap;
+
+		set_cap(rl, now_us, cap >= SS_UNCAPPED ? 0 : cap);
+	}
+	rl->_ss_round_us = now_us;
+	rl->_ss_blocked = false;
+}
+
+/* A one-request bucket's slow start: each request sent at the cap and
+ * accepted doubles it, so the cap it is refused at is at most twice the
+ * last one accepted. */
+static void ss_accepted(struct ratelimit *rl, int64_t now_us,
+			int64_t sent_us)
+{
+	if(rl->_shape != RATELIMIT_UNKNOWN || rl->_ceiling > 0 ||
+	   rl->_burst1 != 1 || sent_us < rl->_ss_round_us ||
+	   sent_us == rl->_first_send_us || rl->_cap <= 0)
+		return;
+	int64_t prev = send_before(rl, sent_us);
+
+	/* what passed is the gap the server saw, not the cap */
+	if(prev >= 0 && sent_us > prev)
+		rl->_ss_passed = (double)SEC / (double)(sent_us - prev);
+	set_cap(rl, now_us, 2 * rl->_cap);
+	rl->_ss_round_us = now_us;
+}
+
+/* ---- bucket --------------------------------------------------------- */
+
+/*
+ * A lower bound of the server's rate that holds for any bucket: after a
+ * refusal at t0 the bucket held less than one token, so whatever it
+ * accepted since came from its refill: R > (accepted since t0 - 1) /
+ * (now - t0). The best of the recent refusals.
+ */
+static double rate_floor(const struct ratelimit *rl, int64_t now_us)
+{
+	uint32_t n = rl->_nref < RATELIMIT_REFUSALS ? rl->_nref
+						    : RATELIMIT_REFUSALS;
+	double best = 0;
+
+	for(uint32_t i = 0; i < n; i++) {
+		int64_t dt = now_us - rl->_ref_us[i];
+		double r;
+
+		if(dt < FLOOR_MIN_US)
+			continue;
+		r = ((double)(rl->_accepted - rl->_ref_acc[i]) - 1) * SEC /
+		    (double)dt;
+		if(r > best)
+			best = r;
+	}
+	return best;
+}
+
+/* The send before the one at sent_us, or -1. */
+static int64_t send_before(const struct ratelimit *rl, int64_t sent_us)
+{
+	uint32_t n = rl->_nsend < RATELIMIT_SENDS ? rl->_nsend
+						  : RATELIMIT_SENDS;
+	int64_t best = -1;
+
+	for(uint32_t i = 0; i < n; i++)
+		if(rl->_send_us[i] < sent_us && rl->_send_us[i] > best)
+			best = rl->_send_us[i];
+	return best;
+}
+
+/* hi, drifting up after a while without a 429, so that a cruise below
+ * it probes again now and then (less often each time it was right). */
+static double hi_now(const struct ratelimit *rl, int64_t now_us)
+{
+	double dt = (double)(now_us - rl->_hi_us) / (double)rl->_reprobe_us;
+
+	if(dt <= 1 || rl->_draining)
+		return rl->_hi;
+	return rl->_hi * (1 + REPROBE_GROWTH * (dt - 1));
+}
+
+/* One-request bucket: the next rate to try, halfway (geometrically)
+ * between what passed and what was refused; once they are close, what
+ * passed, less a margin for jitter. */
+static void start_trial(struct ratelimit *rl, int64_t now_us)
+{
+	double hi = hi_now(rl, now_us);
+	double trial;
+
+	if(rl->_lo <= 0)
+		trial = hi * B1_DOWN;
+	else if(hi > BRACKET * rl->_lo)
+		trial = sqrt(rl->_lo * hi);
+	else
+		trial = rl->_lo;
+	rl->_trial = trial;
+	rl->_trial_us = now_us;
+	rl->_trial_ok = 0;
+	set_cap(rl, now_us, trial);
+}
+
+/* The cap of a larger bucket: the rate set at the last 429, growing
+ * after a quiet spell (the floor only rises while the server refuses):
+ * fast while well below where it refused, slowly near it. */
+static double sat_cap(const struct ratelimit *rl, int64_t now_us)
+{
+	double quiet = (double)(now_us - rl->_ref_last_us - rl->_quiet_us) /
+		       SEC;
+	double cap = rl->_base, near = SAT_NEAR * rl->_ref_cap;
+
+	if(quiet <= 0)
+		return cap;
+	if(cap < near) {
+		/* a slow start again, a doubling per round */
+		double rounds = quiet * SEC / (double)ss_round_us(rl);
+
+		if(cap * pow(2, rounds) <= near)
+			return cap * pow(2, rounds);
+		quiet -= log2(near / cap) * (double)ss_round_us(rl) / SEC;
+		cap = near;
+	}
+	return cap * (1 + SAT_SLOW * quiet);
 }
 
 /*
- * Close an observation. While the server throttles, what it accepts per
- * second is its limit (a drained token bucket hands out exactly its refill
- * rate, whatever is sent): aim just below that. With too few accepted
- * answers to time, the refused share p says the server takes about
- * (1 - p) of the rate sent. Never cut to less than DECREASE_MIN or more
- * than DECREASE_MAX of the rate sent. An observation that ran out of
- * time with few answers (little is being sent) is a weak signal: a
- * gentle cut of the cap, not of the little that was sent.
+ * A larger bucket refused a request. Returns whether this was news (a
+ * request sent after the last 429 was heard, which sets a new cap).
  */
-static void decrease(struct ratelimit *rl, int64_t now_us)
+static bool sat_refused(struct ratelimit *rl, int64_t now_us,
+			int64_t sent_us, double floor)
 {
-	double sent = ratelimit_send_rate(rl, now_us);
-	double base = rl->_cap > 0 && rl->_cap < sent ? rl->_cap : sent;
-	double span = (double)(now_us - rl->_observe_us) / 1e6;
-	unsigned seen = rl->_obs_ok + rl->_obs_throttled;
-	double accepted, cap;
+	double at = rl->_cap > 0 ? rl->_cap : ratelimit_send_rate(rl, now_us);
+	double ref = at;
 
-	/* no send measured (cannot happen after a send): halve */
-	if(base <= 0)
-		base = rl->_cap > 0 ? rl->_cap : 2 * RATELIMIT_MIN_RATE;
-	if(seen < OBSERVE_MIN && rl->_cap > 0)
-		base = rl->_cap;
-	if(seen < OBSERVE_MIN)
-		accepted = base;
-	else if(rl->_obs_ok >= OBSERVE_OK && span > 0)
-		accepted = rl->_obs_ok / span;
-	else
-		accepted = base * rl->_obs_ok / seen;
-	cap = TARGET * accepted;
-	/* The first cut, from no cap: everything accepted since the first
-	 * send, over that time, bounds the limit from above (the server's
-	 * initial burst only inflates it), and it is a long measurement
-	 * while the observation may be a few answers accepted from that
-	 * burst, out of order. */
-	if(rl->_cap <= 0 && now_us > rl->_first_send_us &&
-	   rl->_first_send_us >= 0) {
-		double overall = (double)rl->_total_ok * 1e6 /
-				 (double)(now_us - rl->_first_send_us);
-
-		if(overall < cap)
-			cap = overall;
+	if(rl->_shape == RATELIMIT_UNKNOWN) {
+		/* the slow start drained the bucket: a deep cut, and a round
+		 * trip without sending, to hear how the requests in flight
+		 * fare */
+		rl->_shape = RATELIMIT_BUCKET;
+		rl->_base = at / SAT_DOWN;
+		rl->_quiet_us = SAT_QUIET_US;
+		rl->_ep_first_us = sent_us;
+		rl->_ep_ok = 0;
+		rl->_ref_cap = at;
+		rl->_ref_last_us = now_us;
+		rl->_sat_ok = rl->_sat_refused = 0;
+		set_cap(rl, now_us, rl->_base);
+		rl->_tokens = -rl->_base * (double)rl->_srtt_us / SEC;
+		return false;
 	}
-	if(cap < DECREASE_MIN * base)
-		cap = DECREASE_MIN * base;
-	if(cap > DECREASE_MAX * base)
-		cap = DECREASE_MAX * base;
-	if(cap < RATELIMIT_MIN_RATE)
-		cap = RATELIMIT_MIN_RATE;
-	refill(rl, now_us);
-	if(rl->_cap <= 0)
-		rl->_tokens = 0; /* from no cap: the server is overloaded */
-	set_cap(rl, cap);
-	rl->_overload = base;
-	rl->_observing = 0;
-	rl->_obs_ok = rl->_obs_throttled = 0;
-	rl->_decrease_us = now_us;
-	rl->_grace_us = rl->_srtt_us;
-	rl->_grow_us = now_us;
+	if(floor <= 0 && sent_us > rl->_ep_first_us + EP_SPAN_MIN_US) {
+		/* still draining: between two refusals the bucket accepted
+		 * only what it refilled, so R < (accepted + 1) / their
+		 * span; what is still in flight may have been accepted */
+		uint64_t open = rl->_sends > rl->_answers ?
+				rl->_sends - rl->_answers : 0;
+		double u = (rl->_ep_ok + open + 1) * (double)SEC /
+			   (double)(sent_us - rl->_ep_first_us);
+
+		if(u < rl->_base) {
+			rl->_base = u;
+			set_cap(rl, now_us, u);
+		}
+		if(u < ref)
+			ref = u;
+	} else if(sent_us >= rl->_ref_last_us) {
+		if(floor > 0 && at <= SAT_CLOSE * floor) {
+			/* the floor is near what was refused: trust it, and
+			 * probe less often */
+			rl->_quiet_us *= 2;
+			if(rl->_quiet_us < SAT_QUIET_CLOSE_US)
+				rl->_quiet_us = SAT_QUIET_CLOSE_US;
+			if(rl->_quiet_us > SAT_QUIET_MAX_US)
+				rl->_quiet_us = SAT_QUIET_MAX_US;
+			rl->_base = (1 + SAT_ABOVE) * floor;
+		} else if(floor > 0) {
+			/* the rate lies between: halfway */
+			rl->_quiet_us = SAT_QUIET_US;
+			rl->_base = sqrt(floor * at);
+		} else {
+			/* what passed of what was sent since the last 429,
+			 * and at least a deep cut */
+			double est = at * (rl->_sat_ok + 1) /
+				     (rl->_sat_ok + rl->_sat_refused + 1);
+
+			rl->_base = at / SAT_DOWN < est ? at / SAT_DOWN : est;
+		}
+		if(rl->_base > at)
+			rl->_base = at;
+	}
+	if(sent_us < rl->_ref_last_us + rl->_srtt_us) {
+		/* sent before the last 429 was heard, or so soon after that
+		 * the requests sent at the old rate still reached the server
+		 * around it: old news */
+		rl->_sat_refused++;
+		return false;
+	}
+	rl->_ref_cap = ref;
+	rl->_ref_last_us = now_us;
+	rl->_sat_ok = rl->_sat_refused = 0;
+	set_cap(rl, now_us, rl->_base);
+	return true;
 }
 
-/* Time-driven changes: close an observation that ran out of time, grow
- * a binding cap. */
-static void advance(struct ratelimit *rl, int64_t now_us)
+static void bucket_refused(struct ratelimit *rl, int64_t now_us,
+			   int64_t sent_us)
 {
-	double step;
+	int64_t prev = send_before(rl, sent_us);
+	double gap_rate = prev >= 0 && sent_us > prev ?
+			  (double)SEC / (double)(sent_us - prev) : 0;
+	double floor;
+	uint32_t i;
 
-	if(!rl->_adaptive)
+	/* the ring of refusals, for rate_floor() */
+	i = rl->_nref++ % RATELIMIT_REFUSALS;
+	rl->_ref_us[i] = now_us;
+	rl->_ref_acc[i] = rl->_accepted;
+	rl->_ref_acc_last = rl->_accepted;
+	if(rl->_shape == RATELIMIT_UNKNOWN && rl->_burst1 < 0 &&
+	   sent_us == rl->_first_send_us) {
+		/* the two first requests went together: a bucket that
+		 * refuses the second holds one request */
+		rl->_burst1 = 1;
+		rl->_ss_round_us = now_us;
+		rl->_tokens = 0;
 		return;
-	if(rl->_observing && now_us - rl->_observe_us >= OBSERVE_MAX_US)
-		decrease(rl, now_us);
-	if(rl->_cap <= 0 || now_us - rl->_grow_us < GROW_EVERY_US)
-		return;
-	refill(rl, now_us);
-	if(!rl->_observing && ratelimit_send_rate(rl, now_us) >=
-			      GROW_BINDING * rl->_cap) {
-		step = rl->_cap < GROW_FAST_BELOW * rl->_overload ?
-		       GROW_FAST * rl->_cap : GROW_SHARE * rl->_cap;
-		if(step < GROW_MIN)
-			step = GROW_MIN;
-		set_cap(rl, rl->_cap +
-			    step * (double)(now_us - rl->_grow_us) / 1e6);
 	}
-	rl->_grow_us = now_us;
+	floor = rate_floor(rl, now_us);
+	if(rl->_burst1 == 1) {
+		if(rl->_shape == RATELIMIT_UNKNOWN) {
+			/* the slow start's previous rate passed */
+			rl->_shape = RATELIMIT_BUCKET;
+			rl->_hi = rl->_cap > 0 ? rl->_cap : gap_rate;
+			if(gap_rate > 0 && gap_rate < rl->_hi)
+				rl->_hi = gap_rate;
+			rl->_lo = rl->_ss_passed < rl->_hi ? rl->_ss_passed
+							   : 0;
+			rl->_hi_us = now_us;
+			start_trial(rl, now_us);
+		} else if(sent_us >= rl->_trial_us) {
+			double at = rl->_trial;
+
+			if(gap_rate > 0 && gap_rate < at)
+				at = gap_rate;
+			if(hi_now(rl, now_us) > rl->_hi &&
+			   rl->_reprobe_us < REPROBE_MAX_US)
+				rl->_reprobe_us *= 2; /* a probe refused */
+			if(at < hi_now(rl, now_us))
+				rl->_hi = at;
+			rl->_hi_us = now_us;
+			/* refused at what passed before: soon, it was luck;
+			 * after a while, jitter or a change of the limit */
+			if(rl->_trial <= rl->_lo)
+				rl->_lo = rl->_trial_ok < TRIAL_MIN_OK ? 0 :
+					  LO_BACKOFF * at;
+			start_trial(rl, now_us);
+		}
+	} else if(!sat_refused(rl, now_us, sent_us, floor)) {
+		return;
+	}
+	/* the server's bucket is empty now: so is ours */
+	rl->_tokens = 0;
 }
+
+static void bucket_accepted(struct ratelimit *rl, int64_t now_us,
+			    int64_t sent_us)
+{
+	if(rl->_shape == RATELIMIT_UNKNOWN && rl->_burst1 < 0 &&
+	   sent_us == rl->_first_send_us && rl->_pair_answers++ == 1)
+		rl->_burst1 = 0; /* both of the first pair passed */
+	if(rl->_shape == RATELIMIT_BUCKET && rl->_burst1 != 1) {
+		if(sent_us >= rl->_ref_last_us)
+			rl->_sat_ok++;
+		if(sent_us > rl->_ep_first_us)
+			rl->_ep_ok++;
+	}
+	if(rl->_shape != RATELIMIT_BUCKET || rl->_burst1 != 1 ||
+	   sent_us < rl->_trial_us)
+		return;
+	rl->_trial_ok++;
+	if(rl->_trial_ok >= TRIAL_MIN_OK &&
+	   now_us - rl->_trial_us >= (int64_t)(TRIAL_MIN_GAPS * SEC /
+						rl->_trial) &&
+	   rl->_trial != rl->_lo) {
+		/* the rate the pacer really kept passed */
+		double passed = pace_rate(rl);
+
+		if(passed > rl->_lo)
+			rl->_lo = passed;
+		start_trial(rl, now_us);
+	}
+}
+
+/* Time-driven changes of the bucket control. */
+static void bucket_advance(struct ratelimit *rl, int64_t now_us)
+{
+	if(rl->_shape != RATELIMIT_BUCKET)
+		return;
+	if(rl->_burst1 == 1) {
+		if(rl->_lo > 0 && rl->_trial == rl->_lo &&
+		   hi_now(rl, now_us) > BRACKET * rl->_lo)
+			start_trial(rl, now_us);
+		return;
+	}
+	/* probing higher near the end would only make a late retry */
+	if(now_us - rl->_ref_last_us > rl->_quiet_us &&
+	   (!rl->_draining || rl->_base < SAT_NEAR * rl->_ref_cap))
+		set_cap(rl, now_us, sat_cap(rl, now_us));
+}
+
+/* ---- window --------------------------------------------------------- */
+
+static int64_t mid(const struct ratelimit_anchor *a)
+{
+	return a->lo_us + (a->hi_us - a->lo_us) / 2;
+}
+
+int64_t ratelimit_window_period_us(const struct ratelimit *rl)
+{
+	const struct ratelimit_anchor *f = &rl->_w_first, *l = &rl->_w_last;
+
+	if(rl->_shape != RATELIMIT_WINDOW || !f->index)
+		return 0;
+	if(l->index > f->index)
+		return (mid(l) - mid(f)) / (l->index - f->index);
+	/* one opening known: windows aligned on our first request */
+	return mid(f) - rl->_first_send_us - rl->_srtt_us / 2;
+}
+
+/* When window number k opens, at the latest: its anchor, or predicted. */
+static int64_t window_opening(const struct ratelimit *rl, int64_t k)
+{
+	const struct ratelimit_anchor *l = &rl->_w_last;
+
+	if(l->index == k)
+		return l->hi_us;
+	return l->hi_us + (k - l->index) * ratelimit_window_period_us(rl);
+}
+
+/* Does window k end with a probe past the budget (to learn when k + 1
+ * opens)? Anchors at doubling distances keep the period's error below a
+ * second over any stretch of predicted windows. */
+static bool window_probes(const struct ratelimit *rl, int64_t k)
+{
+	int64_t span = rl->_w_last.index - rl->_w_first.index;
+
+	return k + 1 - rl->_w_last.index >= (span > 1 ? span : 1);
+}
+
+static void window_open(struct ratelimit *rl, int64_t now_us)
+{
+	/* a window that refused took all it would: that is the budget */
+	if(rl->_w_refused || rl->_w_free)
+		rl->_w_budget = rl->_w_ok > 0 ? rl->_w_ok : 1;
+	rl->_w_index++;
+	rl->_w_open_us = now_us;
+	rl->_w_sent = rl->_w_ok = rl->_w_refused = 0;
+	rl->_w_free = false;
+	rl->_w_probe = window_probes(rl, rl->_w_index);
+	/* a predicted opening is tried with one request first */
+	rl->_w_opener_us = rl->_w_last.index == rl->_w_index ? 0 : -1;
+	rl->_w_next_us = window_opening(rl, rl->_w_index + 1);
+}
+
+static void anchor(struct ratelimit *rl, int64_t k, int64_t lo_us,
+		   int64_t hi_us)
+{
+	struct ratelimit_anchor *a = &rl->_w_pending;
+
+	if(a->index != k) {
+		a->index = k;
+		a->lo_us = lo_us;
+		a->hi_us = hi_us;
+	} else {
+		if(lo_us > a->lo_us)
+			a->lo_us = lo_us;
+		if(hi_us < a->hi_us)
+			a->hi_us = hi_us;
+	}
+	if(a->lo_us > a->hi_us)
+		a->lo_us = a->hi_us;
+	if(!rl->_w_first.index)
+		rl->_w_first = *a;
+	if(rl->_w_first.index == k)
+		rl->_w_first = *a;
+	if(k >= rl->_w_last.index)
+		rl->_w_last = *a;
+}
+
+/*
+ * A refusal that says the window is spent until now + ra. Which opening
+ * it dates: the next one, unless nothing passed in this window yet (we
+ * came early: it dates this one).
+ */
+static void window_refused(struct ratelimit *rl, int64_t now_us,
+			   int64_t sent_us, int64_t ra_us)
+{
+	int64_t k;
+
+	if(rl->_shape != RATELIMIT_WINDOW) {
+		/* the first window: everything accepted so far was its
+		 * budget */
+		if(rl->_shape == RATELIMIT_BUCKET &&
+		   rl->_accepted - rl->_ref_acc_last < rl->_w_ok)
+			rl->_w_ok = (uint32_t)(rl->_accepted -
+					       rl->_ref_acc_last);
+		rl->_shape = RATELIMIT_WINDOW;
+		rl->_w_index = 1;
+		rl->_w_open_us = rl->_first_send_us;
+		rl->_w_budget = rl->_w_ok > 0 ? rl->_w_ok : 1;
+		set_cap(rl, now_us, 0);
+	}
+	if(sent_us < rl->_w_open_us)
+		return; /* about a window already over */
+	rl->_w_refused++;
+	k = rl->_w_index + (rl->_w_ok > 0 || rl->_w_index == 1);
+	if(k == rl->_w_index && rl->_w_opener_us)
+		rl->_w_opener_us = 0;
+	anchor(rl, k, sent_us + ra_us - SEC, now_us + ra_us);
+	if(k == rl->_w_index) {
+		/* came early: this window opens at the anchor */
+		rl->_w_open_us = rl->_w_last.hi_us;
+		rl->_w_sent = 0;
+		rl->_w_refused = 0;
+		rl->_w_next_us = window_opening(rl, k + 1);
+	} else {
+		rl->_w_next_us = rl->_w_last.hi_us;
+	}
+	rl->_pause_until_us = rl->_w_last.index == k ? rl->_w_last.hi_us :
+						       now_us + ra_us;
+}
+
+/* May the current window take one more request? */
+static int64_t window_wait(struct ratelimit *rl, int64_t now_us)
+{
+	uint32_t limit;
+
+	if(rl->_w_next_us && now_us >= rl->_w_next_us)
+		window_open(rl, now_us);
+	if(rl->_w_opener_us > 0) {
+		int64_t wait = 4 * rl->_srtt_us;
+
+		if(wait < OPENER_WAIT_MIN_US)
+			wait = OPENER_WAIT_MIN_US;
+		if(now_us < rl->_w_opener_us + wait)
+			return rl->_w_opener_us + wait - now_us;
+		rl->_w_opener_us = 0;
+	}
+	if(rl->_w_free)
+		return 0;
+	limit = rl->_w_budget + (rl->_w_probe ? 1 : 0);
+	if(rl->_w_sent < limit)
+		return 0;
+	if(rl->_w_next_us > now_us)
+		return rl->_w_next_us - now_us;
+	return 0;
+}
+
+/* ---- the interface ------------------------------------------------- */
 
 int64_t ratelimit_wait_us(struct ratelimit *rl, int64_t now_us)
 {
 	double missing;
+	int64_t wait;
 
-	advance(rl, now_us);
+	if(rl->_pause_until_us > now_us)
+		return rl->_pause_until_us - now_us;
+	ss_advance(rl, now_us);
+	if(rl->_shape == RATELIMIT_WINDOW) {
+		wait = window_wait(rl, now_us);
+		if(wait > 0)
+			return wait;
+	}
+	bucket_advance(rl, now_us);
 	if(rl->_cap <= 0)
 		return 0;
 	refill(rl, now_us);
 	if(rl->_tokens >= 1.0)
 		return 0;
-	missing = (1.0 - rl->_tokens) * 1e6 / rl->_cap;
-	return (int64_t)missing + 1;
+	missing = (1.0 - rl->_tokens) * SEC / pace_rate(rl);
+	wait = (int64_t)missing + 1;
+	if(ss_timed(rl)) {
+		/* held back: wake at the round's end, when the cap grows */
+		int64_t end = rl->_ss_round_us + ss_round_us(rl) - now_us;
+
+		rl->_ss_blocked = true;
+		if(end > 0 && end < wait)
+			wait = end;
+	}
+	return wait;
 }
 
 void ratelimit_take(struct ratelimit *rl, int64_t now_us)
 {
-	advance(rl, now_us);
 	if(rl->_cap > 0) {
 		refill(rl, now_us);
 		rl->_tokens -= 1.0;
@@ -214,52 +683,97 @@ void ratelimit_take(struct ratelimit *rl, int64_t now_us)
 	rl->_slot_sends[rl->_slot_epoch % RATELIMIT_SLOTS]++;
 	if(rl->_first_send_us < 0)
 		rl->_first_send_us = now_us;
+	rl->_send_us[rl->_nsend++ % RATELIMIT_SENDS] = now_us;
+	if(++rl->_sends == 2 && rl->_ceiling <= 0) {
+		/* the pair is out: back to the cap's own burst */
+		rl->_burst = burst_for(rl->_cap);
+		if(rl->_tokens > rl->_burst)
+			rl->_tokens = rl->_burst;
+	}
+	if(rl->_shape == RATELIMIT_WINDOW) {
+		rl->_w_sent++;
+		if(rl->_w_opener_us < 0)
+			rl->_w_opener_us = now_us;
+	}
 }
 
 void ratelimit_answer(struct ratelimit *rl, int64_t now_us, int64_t sent_us,
-		      int throttled)
+		      bool throttled, int64_t retry_after_us)
 {
-	unsigned seen;
-
-	if(!rl->_adaptive)
-		return;
-	advance(rl, now_us);
-	if(!throttled)
-		rl->_total_ok++;
-	/* round-trip time, smoothed like TCP's SRTT (1/8 gain) */
 	if(now_us > sent_us) {
-		if(rl->_srtt_us <= 0)
-			rl->_srtt_us = now_us - sent_us;
-		else
-			rl->_srtt_us += (now_us - sent_us - rl->_srtt_us) / 8;
+		/* TCP's SRTT and RTTVAR (RFC 6298) */
+		int64_t rtt = now_us - sent_us;
+
+		if(rl->_srtt_us <= 0) {
+			rl->_srtt_us = rtt;
+			rl->_rttvar_us = rtt / 2;
+		} else {
+			int64_t d = rtt > rl->_srtt_us ? rtt - rl->_srtt_us
+						       : rl->_srtt_us - rtt;
+
+			rl->_rttvar_us += (d - rl->_rttvar_us) / 4;
+			rl->_srtt_us += (rtt - rl->_srtt_us) / 8;
+		}
 	}
-	/* Sent before the last decrease, or so soon after it that requests
-	 * sent at the old rate were still reaching the server and draining
-	 * its bucket: it speaks of the old rate. */
-	if(sent_us < rl->_decrease_us + rl->_grace_us)
+	rl->_answers++;
+	if(!throttled) {
+		rl->_accepted++;
+		if(sent_us >= rl->_w_open_us || rl->_shape != RATELIMIT_WINDOW)
+			rl->_w_ok++;
+		if(rl->_shape == RATELIMIT_WINDOW && rl->_w_opener_us > 0 &&
+		   sent_us >= rl->_w_opener_us)
+			rl->_w_opener_us = 0;
+		/* the probe past the budget passed: the budget is larger */
+		if(rl->_shape == RATELIMIT_WINDOW && rl->_w_probe &&
+		   rl->_w_ok > rl->_w_budget)
+			rl->_w_free = true;
+		ss_accepted(rl, now_us, sent_us);
+		bucket_accepted(rl, now_us, sent_us);
 		return;
-	if(!rl->_observing) {
-		if(!throttled)
+	}
+	if(rl->_shape == RATELIMIT_WINDOW) {
+		if(retry_after_us < 0)
+			return; /* says nothing of the window */
+		if(retry_after_us < LONG_WAIT_US && rl->_w_ok > 0 &&
+		   rl->_w_sent < rl->_w_budget && rl->_w_opener_us <= 0) {
+			/* a short wait in the middle of a window: not its
+			 * end (another limit, or a share of it spent by
+			 * someone else) */
+			if(now_us + retry_after_us > rl->_pause_until_us)
+				rl->_pause_until_us = now_us + retry_after_us;
 			return;
-		/* the accepted rate is measured from here on */
-		rl->_observing = 1;
-		rl->_observe_us = now_us;
-		rl->_obs_ok = 0;
-		rl->_obs_throttled = 1;
-		return;
+		}
+		window_refused(rl, now_us, sent_us, retry_after_us);
+	} else if(retry_after_us >= LONG_WAIT_US) {
+		window_refused(rl, now_us, sent_us, retry_after_us);
+	} else {
+		bucket_refused(rl, now_us, sent_us);
 	}
-	if(throttled)
-		rl->_obs_throttled++;
-	else
-		rl->_obs_ok++;
-	seen = rl->_obs_ok + rl->_obs_throttled;
-	if((seen >= OBSERVE_MIN && (rl->_obs_ok >= OBSERVE_OK ||
-				    rl->_obs_throttled >= OBSERVE_REFUSED)) ||
-	   seen >= OBSERVE_MAX)
-		decrease(rl, now_us);
+}
+
+void ratelimit_draining(struct ratelimit *rl, bool draining)
+{
+	rl->_draining = draining;
+}
+
+int64_t ratelimit_paused_until(const struct ratelimit *rl, int64_t now_us)
+{
+	return rl->_pause_until_us > now_us ? rl->_pause_until_us : 0;
 }
 
 double ratelimit_cap(const struct ratelimit *rl)
 {
+	if(rl->_shape == RATELIMIT_UNKNOWN && rl->_ceiling <= 0)
+		return 0;
 	return rl->_cap;
+}
+
+enum ratelimit_shape ratelimit_shape(const struct ratelimit *rl)
+{
+	return rl->_shape;
+}
+
+uint32_t ratelimit_window_budget(const struct ratelimit *rl)
+{
+	return rl->_shape == RATELIMIT_WINDOW ? rl->_w_budget : 0;
 }

@@ -225,3 +225,83 @@ int64_t retry_parse_after(const char *value, int64_t now_epoch_ms)
 		ms = (int64_t)AFTER_MAX_S * 1000;
 	return ms;
 }
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* Does s[0..n) start with lit (lowercase), ignoring case? */
+static int starts_ci(const char *s, size_t n, const char *lit)
+{
+	size_t i;
+
+	for(i = 0; lit[i]; i++)
+		if(i >= n || lower((unsigned char)s[i]) != lit[i])
+			return 0;
+	return 1;
+}
+
+/* Skip spaces at s[*i..n); whether there was at least one. */
+static int skip_spaces(const char *s, size_t n, size_t *i)
+{
+	size_t start = *i;
+
+	while(*i < n && s[*i] == ' ')
+		(*i)++;
+	return *i > start;
+}
+
+/* "N second" at s[i..n): the wait in ms, or -1. */
+static int64_t parse_seconds_at(const char *s, size_t n, size_t i)
+{
+	int64_t ms = 0, unit = 1000;
+	int digits = 0;
+
+	for(; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++)
+		if(ms <= (int64_t)AFTER_MAX_S * 1000)
+			ms = ms * 10 + (s[i] - '0') * 1000;
+	if(!digits)
+		return -1;
+	if(i < n && s[i] == '.') {
+		int frac = 0, rest = 0;
+
+		for(i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, frac++) {
+			unit /= 10;
+			if(unit)
+				ms += (s[i] - '0') * unit;
+			else if(s[i] != '0')
+				rest = 1;
+		}
+		if(!frac)
+			return -1;
+		/* a fraction of a millisecond rounds the wait up */
+		ms += rest;
+	}
+	if(!skip_spaces(s, n, &i) || !starts_ci(s + i, n - i, "second"))
+		return -1;
+	return ms > (int64_t)AFTER_MAX_S * 1000 ? (int64_t)AFTER_MAX_S * 1000
+						  : ms;
+}
+
+int64_t retry_parse_body_wait(const char *body, size_t len)
+{
+	static const char key[] = "try again in";
+
+	if(!body)
+		return -1;
+	for(size_t i = 0; i + sizeof(key) - 1 <= len; i++) {
+		size_t j = i + sizeof(key) - 1;
+		int64_t ms;
+
+		if(lower((unsigned char)body[i]) != 't' ||
+		   !starts_ci(body + i, len - i, key))
+			continue;
+		if(!skip_spaces(body, len, &j))
+			continue;
+		ms = parse_seconds_at(body, len, j);
+		if(ms >= 0)
+			return ms;
+	}
+	return -1;
+}

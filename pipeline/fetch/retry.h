@@ -13,6 +13,7 @@
 #ifndef QR_RETRY_H
 #define QR_RETRY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define RETRY_BASE_MS 500
@@ -39,5 +40,15 @@ int64_t retry_delay_ms(unsigned retry, int64_t retry_after_ms, uint64_t *rng);
  * milliseconds to wait (>= 0), or -1 when absent or unparsable.
  */
 int64_t retry_parse_after(const char *value, int64_t now_epoch_ms);
+
+/*
+ * The wait a 429's body asks for, for a 429 without Retry-After: Partner
+ * Center's {"statusCode":429,"message":"Rate limit is exceeded. Try again
+ * in 57 seconds."}. Finds "try again in N second" (any case, one or more
+ * spaces, N digits with an optional fraction) anywhere in body[0..len),
+ * which need not be NUL-terminated. Returns milliseconds, rounded up and
+ * clamped to one day like a Retry-After, or -1 when there is none.
+ */
+int64_t retry_parse_body_wait(const char *body, size_t len);
 
 #endif

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include <cmocka.h>
 
 #include "retry.h"
@@ -159,6 +161,60 @@ static void test_parse_date(void **state)
 	assert_int_equal(retry_parse_after("W", NOW_MS), -1);
 }
 
+static void test_parse_body_wait(void **state)
+{
+	static const char api[] = "{\"statusCode\":429,\"message\":\"Rate "
+		"limit is exceeded. Try again in 57 seconds.\"}";
+	static const char bom[] = "\xEF\xBB\xBF{ \"statusCode\": 429, "
+		"\"message\": \"Rate limit is exceeded. Try again in 1 "
+		"seconds.\" }";
+	char cut[] = "Try again in 12 seconds";
+
+	(void)state;
+	assert_int_equal(retry_parse_body_wait(api, strlen(api)), 57000);
+	assert_int_equal(retry_parse_body_wait(bom, strlen(bom)), 1000);
+	assert_int_equal(retry_parse_body_wait("try again in 1 second", 21),
+			 1000);
+	assert_int_equal(retry_parse_body_wait("TRY AGAIN IN  2  SECONDS",
+					       24), 2000);
+	assert_int_equal(retry_parse_body_wait("Try again in 0 seconds.", 23),
+			 0);
+	assert_int_equal(retry_parse_body_wait("try again in 2.5 seconds",
+					       24), 2500);
+	/* a fraction finer than a millisecond rounds up */
+	assert_int_equal(retry_parse_body_wait("try again in 0.0001 seconds",
+					       27), 1);
+	assert_int_equal(retry_parse_body_wait("try again in 1.00000 seconds",
+					       28), 1000);
+	/* an earlier "try again" without a number does not hide a later
+	 * one */
+	assert_int_equal(retry_parse_body_wait("Try again later. Try again "
+					       "in 3 seconds", 39), 3000);
+	/* huge waits clamp to a day, like Retry-After */
+	assert_int_equal(retry_parse_body_wait("try again in 99999999999999"
+					       "9999 seconds", 39), 86400000);
+	/* the length is honoured: no NUL needed, none read past it */
+	cut[15] = 'X';
+	assert_int_equal(retry_parse_body_wait(cut, 15), -1);
+	assert_int_equal(retry_parse_body_wait(cut, 14), -1);
+	/* not that */
+	assert_int_equal(retry_parse_body_wait(NULL, 5), -1);
+	assert_int_equal(retry_parse_body_wait("", 0), -1);
+	assert_int_equal(retry_parse_body_wait("Try again later.", 16), -1);
+	assert_int_equal(retry_parse_body_wait("try again in 5 minutes", 22),
+			 -1);
+	assert_int_equal(retry_parse_body_wait("try again in -5 seconds", 23),
+			 -1);
+	assert_int_equal(retry_parse_body_wait("try again in 5seconds", 21),
+			 -1);
+	assert_int_equal(retry_parse_body_wait("try again in5 seconds", 21),
+			 -1);
+	assert_int_equal(retry_parse_body_wait("try again in 5. seconds", 23),
+			 -1);
+	assert_int_equal(retry_parse_body_wait("try again in seconds", 20),
+			 -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -167,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_delay_retry_after_floor),
 		cmocka_unit_test(test_parse_delta),
 		cmocka_unit_test(test_parse_date),
+		cmocka_unit_test(test_parse_body_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
