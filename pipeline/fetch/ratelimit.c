@@ -639,9 +639,70 @@ static int64_t window_wait(struct ratelimit *rl, int64_t now_us)
 	return 0;
 }
 
+/* ---- the pool-wide wait --------------------------------------------- */
+
+/* When the pool may send again, if it may not now: the end of a 429's
+ * pause, or of a window whose budget is sent. 0 when it may. */
+static int64_t pool_end(const struct ratelimit *rl, int64_t now_us)
+{
+	int64_t end = rl->_pause_until_us > now_us ? rl->_pause_until_us : 0;
+
+	if(rl->_shape == RATELIMIT_WINDOW && !rl->_w_free &&
+	   rl->_w_sent >= rl->_w_budget + (rl->_w_probe ? 1 : 0) &&
+	   rl->_w_next_us > now_us && rl->_w_next_us > end)
+		end = rl->_w_next_us;
+	return end;
+}
+
+/* Keep the account of the time the pool waits: the current wait is
+ * [_pw_from_us, _pw_until_us), the ones before add up in _pw_total_us. */
+static void pool_note(struct ratelimit *rl, int64_t now_us)
+{
+	int64_t end = pool_end(rl, now_us);
+	bool live = rl->_pw_until_us > now_us;
+
+	if(!end) {
+		if(live)
+			rl->_pw_until_us = now_us; /* over sooner */
+		return;
+	}
+	if(live) {
+		rl->_pw_until_us = end;
+		return;
+	}
+	rl->_pw_total_us += rl->_pw_until_us - rl->_pw_from_us;
+	rl->_pw_from_us = now_us;
+	rl->_pw_until_us = end;
+}
+
+int64_t ratelimit_paused_until(const struct ratelimit *rl, int64_t now_us)
+{
+	return pool_end(rl, now_us);
+}
+
+int64_t ratelimit_paused_us(const struct ratelimit *rl, int64_t now_us)
+{
+	int64_t cur = 0;
+
+	if(now_us > rl->_pw_from_us)
+		cur = (rl->_pw_until_us < now_us ? rl->_pw_until_us : now_us) -
+		      rl->_pw_from_us;
+	return rl->_pw_total_us + (cur > 0 ? cur : 0);
+}
+
 /* ---- the interface ------------------------------------------------- */
 
+static int64_t wait_us(struct ratelimit *rl, int64_t now_us);
+
 int64_t ratelimit_wait_us(struct ratelimit *rl, int64_t now_us)
+{
+	int64_t wait = wait_us(rl, now_us);
+
+	pool_note(rl, now_us);
+	return wait;
+}
+
+static int64_t wait_us(struct ratelimit *rl, int64_t now_us)
 {
 	double missing;
 	int64_t wait;
@@ -695,10 +756,21 @@ void ratelimit_take(struct ratelimit *rl, int64_t now_us)
 		if(rl->_w_opener_us < 0)
 			rl->_w_opener_us = now_us;
 	}
+	pool_note(rl, now_us);
 }
+
+static void answer(struct ratelimit *rl, int64_t now_us, int64_t sent_us,
+		   bool throttled, int64_t retry_after_us);
 
 void ratelimit_answer(struct ratelimit *rl, int64_t now_us, int64_t sent_us,
 		      bool throttled, int64_t retry_after_us)
+{
+	answer(rl, now_us, sent_us, throttled, retry_after_us);
+	pool_note(rl, now_us);
+}
+
+static void answer(struct ratelimit *rl, int64_t now_us, int64_t sent_us,
+		   bool throttled, int64_t retry_after_us)
 {
 	if(now_us > sent_us) {
 		/* TCP's SRTT and RTTVAR (RFC 6298) */
@@ -754,11 +826,6 @@ void ratelimit_answer(struct ratelimit *rl, int64_t now_us, int64_t sent_us,
 void ratelimit_draining(struct ratelimit *rl, bool draining)
 {
 	rl->_draining = draining;
-}
-
-int64_t ratelimit_paused_until(const struct ratelimit *rl, int64_t now_us)
-{
-	return rl->_pause_until_us > now_us ? rl->_pause_until_us : 0;
 }
 
 double ratelimit_cap(const struct ratelimit *rl)

@@ -128,6 +128,9 @@ struct ratelimit {
 	int64_t _refill_us;
 	/* the pool-wide pause of a spent quota */
 	int64_t _pause_until_us;
+	int64_t _pw_from_us;       /* the pool's current or last wait ... */
+	int64_t _pw_until_us;      /* ... [from, until) */
+	int64_t _pw_total_us;      /* and the ones before */
 	int64_t _srtt_us;          /* smoothed round-trip time */
 	int64_t _rttvar_us;        /* and its variation */
 	/* slow start (before the first 429) */
@@ -211,8 +214,15 @@ void ratelimit_answer(struct ratelimit *rl, int64_t now_us, int64_t sent_us,
  */
 void ratelimit_draining(struct ratelimit *rl, bool draining);
 
-/* The end of the pool-wide pause when it is after now_us, else 0. */
+/*
+ * When the pool may send again if it may not at now_us, else 0: the
+ * quota is spent, by a 429's Retry-After or a window's budget sent.
+ * Attempts in flight are not affected; the wait is part of
+ * ratelimit_wait_us().
+ */
 int64_t ratelimit_paused_until(const struct ratelimit *rl, int64_t now_us);
+/* The time the pool spent waiting that way until now_us, in total. */
+int64_t ratelimit_paused_us(const struct ratelimit *rl, int64_t now_us);
 /*
  * The cap in requests/s, 0 = none: --rate, or what a bucket's 429s
  * taught (the slow start's pacing is no cap, nor is a window's budget).

@@ -193,17 +193,17 @@ static void test_pair_probe(void **state)
 static void test_window_pause(void **state)
 {
 	struct ratelimit rl;
-	int64_t t = 1000000, now;
+	int64_t t = 1000000, now, w;
 
 	(void)state;
 	ratelimit_init(&rl, 0, t);
 	/* 40 requests pass, paced by the slow start */
 	now = t;
 	for(int sent = 0; sent < 40;) {
-		int64_t w = ratelimit_wait_us(&rl, now);
+		int64_t gate = ratelimit_wait_us(&rl, now);
 
-		if(w > 0) {
-			now += w;
+		if(gate > 0) {
+			now += gate;
 			continue;
 		}
 		ratelimit_take(&rl, now);
@@ -224,17 +224,26 @@ static void test_window_pause(void **state)
 	assert_int_equal(ratelimit_window_budget(&rl), 40);
 	assert_true(ratelimit_wait_us(&rl, now + 3000) ==
 		    19 * (int64_t)SEC - 1000);
+	/* paused since the first 429 was heard */
+	assert_true(ratelimit_paused_us(&rl, now + 3000) == 2000);
 	/* the pause over: the next window takes 40 (and one probe) */
 	now += 2000 + 19 * (int64_t)SEC;
 	assert_int_equal(ratelimit_paused_until(&rl, now), 0);
+	assert_true(ratelimit_paused_us(&rl, now) == 19 * (int64_t)SEC + 1000);
 	for(int i = 0; i < 41; i++) {
 		assert_int_equal(ratelimit_wait_us(&rl, now), 0);
 		ratelimit_take(&rl, now);
 	}
-	assert_true(ratelimit_wait_us(&rl, now) > 10 * (int64_t)SEC);
+	/* then the pool waits for the next window, about 20 s on (the
+	 * first one's length from the first request) */
+	w = ratelimit_paused_until(&rl, now);
+	assert_true(w > now + 15 * (int64_t)SEC && w < now + 25 * (int64_t)SEC);
+	assert_true(ratelimit_wait_us(&rl, now) == w - now);
 	/* a 429 without any wait given says nothing of the window */
 	ratelimit_answer(&rl, now + 1000, now, true, -1);
-	assert_int_equal(ratelimit_paused_until(&rl, now + 1000), 0);
+	assert_true(ratelimit_paused_until(&rl, now + 1000) == w);
+	assert_true(ratelimit_paused_us(&rl, now + 1000) ==
+		    19 * (int64_t)SEC + 2000);
 }
 
 /* A bucket's "Retry-After: 1" (its next token is closer than that) cuts
@@ -301,6 +310,7 @@ struct sim_result {
 	uint64_t early;        /* requests before their tenant's deadline */
 	unsigned lost;         /* tenants that ran out of retries */
 	unsigned max_flight;
+	double paused;         /* seconds the pool waited for the quota */
 };
 
 struct sim_req {
@@ -561,12 +571,13 @@ static struct sim_result simulate(const struct sim_server *sv,
 		}
 	}
 	res.seconds = (double)now / 1e6;
+	res.paused = (double)ratelimit_paused_us(&rl, now) / 1e6;
 	res.ideal = sim_ideal(sv, o->tenants);
 	res.ratio = res.ideal / res.seconds;
 	print_message("%s %g/%g%s, %u tenants, -j %u, rtt %.0f ms +-%.0f%%%s:"
 		      " %.2f s (ideal %.2f, %.3f), %llu requests, %llu 429"
 		      " (%.2f%%; window 1: %llu of %llu), early %llu, lost %u,"
-		      " max in flight %u\n",
+		      " max in flight %u, paused %.2f s\n",
 		      sv->window ? "window" : "bucket",
 		      sv->window ? (double)sv->limit : sv->rate,
 		      sv->window ? (double)sv->length_us / 1e6 : sv->burst,
@@ -579,7 +590,8 @@ static struct sim_result simulate(const struct sim_server *sv,
 		      100.0 * (double)res.throttled / (double)res.requests,
 		      (unsigned long long)res.w1_throttled,
 		      (unsigned long long)res.w1_requests,
-		      (unsigned long long)res.early, res.lost, res.max_flight);
+		      (unsigned long long)res.early, res.lost, res.max_flight,
+		      res.paused);
 	free(wait);
 	free(attempts);
 	free(deadline);
@@ -628,6 +640,8 @@ static void check_bucket(double rate, double burst, unsigned n,
 	check_sound(&r, conc);
 	assert_true(r.ratio >= 0.95);
 	assert_true((double)r.throttled < 0.02 * (double)r.requests);
+	/* a bucket's 429s cut the rate; the pool never stops */
+	assert_true(r.paused == 0);
 }
 
 /* 500/min as a bucket holding one request (pcsim --throttle-rps 8.33):
@@ -736,6 +750,8 @@ static void check_window(const struct sim_result *r)
 
 	check_sound(r, 16);
 	assert_true(r->ratio >= 0.90);
+	/* the pool waits out each spent window: most of the run */
+	assert_true(r->paused >= 0.8 * r->ideal && r->paused < r->seconds);
 	assert_true(r->w1_throttled <= 16);
 	assert_true((double)(r->throttled - r->w1_throttled) <
 		    0.02 * (double)after);
