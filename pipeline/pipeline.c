@@ -73,6 +73,7 @@ struct run {
 	unsigned long answered, not_found, failed, fetched, resumed;
 	unsigned long rows_written;
 	unsigned in_flight, waiting;
+	int64_t resume_in_ms;     /* the API's quota is spent: 0 = not */
 
 	char correlation_id[GUID_STR_LEN + 1];
 	int64_t started_ms, fetch_started_ms;
@@ -317,6 +318,7 @@ static void show_progress(struct run *run)
 	ps.failed = run->failed;
 	ps.in_flight = run->in_flight;
 	ps.waiting = run->waiting;
+	ps.resume_in_ms = run->resume_in_ms;
 	progress_update(run->progress, &ps);
 }
 
@@ -380,6 +382,7 @@ static void on_tick(void *ctx, const struct fetch_stats *fs)
 
 	run->in_flight = fs->in_flight;
 	run->waiting = fs->waiting;
+	run->resume_in_ms = fs->resume_in_ms;
 	/* Appends flush the journal by count and age, but while every tenant
 	 * waits on a retry nothing is appended: push the batch out here. A
 	 * failure shows up again, reported, at the next append or close. */
@@ -507,6 +510,15 @@ static enum pl_status fetch_all(struct run *run)
 		  "flight", (unsigned long long)fs->requests,
 		  (unsigned long long)fs->retries,
 		  (unsigned long long)fs->throttled, fs->max_in_flight);
+	if(fs->throttled_us >= 1000000) {
+		char paused[16];
+
+		progress_format_duration((double)fs->throttled_us / 1e6, paused,
+					 sizeof(paused));
+		log_info("waited %s for the API's quota (%llu requests "
+			 "answered 429)", paused,
+			 (unsigned long long)fs->throttled);
+	}
 	return PL_OK;
 }
 

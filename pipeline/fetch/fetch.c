@@ -29,9 +29,10 @@
  * per-attempt timeout). Retries wait in a min-heap (waitq.h) on their
  * not-before time and take no in-flight slot; a due retry goes before new
  * jobs. The poll timeout is the time until the next retry is due or the
- * rate limiter has a token or libcurl's timer fires, and never more than
- * 100 ms, so *stop and the progress tick are served promptly; nothing
- * ever sleep()s.
+ * rate limiter lets the next attempt go (a token, or the end of a
+ * pool-wide pause: ratelimit.h) or libcurl's timer fires, and never more
+ * than 100 ms, so *stop and the progress tick are served promptly;
+ * nothing ever sleep()s.
  *
  * Cheap per request: easy handles are made once per slot and reused (with
  * their connection, through the multi's connection cache, and their TLS
@@ -48,6 +49,7 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +145,8 @@ struct fetch_engine {
 
 	struct ratelimit rl;
 	double logged_cap;
+	int64_t logged_pause_us;  /* the pause last logged */
+	int pause_logged;
 	unsigned logged_gen;      /* token generation last logged */
 	int throttle_logged;
 	uint64_t rng;
@@ -532,10 +536,40 @@ static enum pl_status reauth(struct fetch_engine *e, struct xfer *x,
 	return wait_retry(e, x, j, now);
 }
 
-static void log_cap_change(struct fetch_engine *e)
+/*
+ * The wait a 429 asks for, in ms, -1 for none: its Retry-After, else the
+ * "Try again in N seconds" of its body (Partner Center's own words).
+ */
+static int64_t quota_wait_ms(const struct xfer *x)
+{
+	if(x->retry_after_ms >= 0)
+		return x->retry_after_ms;
+	return retry_parse_body_wait(x->body.data, x->body.len);
+}
+
+/* Say what the rate control learned, once; later changes at debug. */
+static void log_quota(struct fetch_engine *e, int64_t now, int64_t wait_ms)
 {
 	double cap = ratelimit_cap(&e->rl);
+	int64_t until = ratelimit_paused_until(&e->rl, now);
+	char secs[32];
 
+	if(until > e->logged_pause_us) {
+		/* a new pause: the quota is spent */
+		snprintf(secs, sizeof(secs), "%.0f",
+			 (double)(until - now) / 1e6 + 0.499);
+		if(!e->pause_logged)
+			log_info("the API's quota is spent (429, try again in "
+				 "%" PRId64 " s): no request starts for %s s, "
+				 "then each window's %u requests, waiting "
+				 "for the next", wait_ms / 1000, secs,
+				 ratelimit_window_budget(&e->rl));
+		else
+			log_debug("the API's quota is spent: resuming in %s s",
+				  secs);
+		e->pause_logged = 1;
+	}
+	e->logged_pause_us = until;
 	/* with --rate the cap starts at the rate: only a cut is news */
 	if(e->logged_cap == 0 && e->cfg->rate > 0)
 		e->logged_cap = e->cfg->rate;
@@ -563,6 +597,7 @@ static enum pl_status attempt_done(struct fetch_engine *e, CURLMsg *msg,
 	enum retry_action act;
 	char why[PL_ERR_MAX];
 	unsigned used;
+	int64_t wait_ms = -1;     /* a 429's: Retry-After or its body's */
 
 	curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
 	x = (struct xfer *)priv;
@@ -582,10 +617,15 @@ static enum pl_status attempt_done(struct fetch_engine *e, CURLMsg *msg,
 		/* an answer, even a cut-off one: the next ID is fresh */
 		j->answers++;
 		j->last_status = status;
-		if(status == 429)
+		if(status == 429) {
 			e->st.throttled++;
-		ratelimit_answer(&e->rl, now, j->sent_us, status == 429, -1);
-		log_cap_change(e);
+			wait_ms = quota_wait_ms(x);
+		}
+		/* the rate control hears every wait the engine honours
+		 * (a spent window pauses the whole pool) */
+		ratelimit_answer(&e->rl, now, j->sent_us, status == 429,
+				 wait_ms >= 0 ? wait_ms * 1000 : -1);
+		log_quota(e, now, wait_ms);
 	}
 	if(log_enabled(LOG_DEBUG))
 		log_debug("tenant %s attempt %u: HTTP %ld%s%s",
@@ -615,7 +655,8 @@ static enum pl_status attempt_done(struct fetch_engine *e, CURLMsg *msg,
 	/* the one retry after a 401 renewal is not charged to --retries */
 	used = j->attempts - 1 - j->reauths;
 	if(used < cfg->retries) {
-		int64_t after = res == CURLE_OK ? x->retry_after_ms : -1;
+		int64_t after = res != CURLE_OK ? -1 :
+				status == 429 ? wait_ms : x->retry_after_ms;
 		int64_t delay = retry_delay_ms(used + 1, after, &e->rng);
 
 		return wait_retry(e, x, j, now + delay * 1000);
@@ -841,8 +882,11 @@ static enum pl_status fill(struct fetch_engine *e, int64_t now,
 			next = e->next(e->ctx, &j->in);
 			if(next != FETCH_JOB) {
 				job_put(e, j);
-				if(next == FETCH_NO_MORE)
+				if(next == FETCH_NO_MORE) {
+					/* what is left: nothing to probe for */
 					e->exhausted = 1;
+					ratelimit_draining(&e->rl, true);
+				}
 				else
 					e->starved = 1;
 				break;
@@ -949,7 +993,12 @@ static void snapshot_stats(struct fetch_engine *e)
 {
 	e->st.in_flight = e->in_flight;
 	e->st.waiting = (unsigned)waitq_len(&e->waiting);
+	int64_t now = now_mono_us();
+	int64_t until = ratelimit_paused_until(&e->rl, now);
+
 	e->st.rate_limit = ratelimit_cap(&e->rl);
+	e->st.resume_in_ms = until ? (until - now + 999) / 1000 : 0;
+	e->st.throttled_us = ratelimit_paused_us(&e->rl, now);
 }
 
 /* Phase 4, tick: every TICK_US, re-ask a starved next() and show

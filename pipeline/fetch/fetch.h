@@ -6,10 +6,11 @@
  * `concurrency` requests in flight (counted by the handles it has added,
  * not by CURLMOPT_MAX_TOTAL_CONNECTIONS, whose queueing would eat the
  * timeout), retries per retry.h with backoff scheduled by not-before times
- * (never sleep()), respects a request-rate cap (token bucket) or, without
- * one, adapts on 429 (multiplicative decrease, additive increase), and
- * hands each tenant's final answer to the caller (done), exactly once per
- * job.
+ * (never sleep()), paces its requests by ratelimit.h (--rate as a
+ * ceiling; without it, it learns the API's quota, a rate or a window, from
+ * the 429s; a spent quota pauses every new attempt until its Retry-After,
+ * or the "Try again in N seconds" of a 429's body, expires), and hands
+ * each tenant's final answer to the caller (done), exactly once per job.
  *
  * Requests: GET {base_url}/v1/customers/{tenant}/qualifications with
  * Authorization: Bearer, Accept: application/json, MS-CorrelationId,
@@ -91,6 +92,10 @@ struct fetch_stats {
 	unsigned waiting;        /* tenants waiting for a retry time */
 	unsigned max_in_flight;
 	double rate_limit;       /* current send-rate cap (0 = none) */
+	/* The API's quota is spent (a 429's Retry-After, or a window's
+	 * budget sent): no attempt starts for this long (0 = sending). */
+	int64_t resume_in_ms;
+	int64_t throttled_us;    /* the time spent so, in total */
 };
 
 /* What the job source says when asked for the next job. */

@@ -41,26 +41,42 @@ static int term_width(void)
 	return 80;
 }
 
-/* "1200/5000 24% 95.3/s ETA 0:40 failed 3 retrying 2" */
+/* "1200/5000 24% 95.3/s ETA 0:40 failed 3 retrying 2", and while the
+ * API's quota is spent "1200/5000 24% throttled by the API: resuming in
+ * 41 s, 8.3/s ETA 2:40 ..." (early in the line: a narrow terminal cuts
+ * the end) */
 static void format_counts(const struct progress *p,
 			  const struct progress_state *st, int64_t now,
 			  char *out, size_t outlen)
 {
 	double elapsed = (double)(now - p->start_ms) / 1000.0;
 	double rate = elapsed > 0 ? (double)st->done / elapsed : 0;
-	char eta[24] = "-";
+	char eta[24] = "-", when[24];
 	int pct = st->total ? (int)(st->done * 100 / st->total) : 100;
 	int len;
 
 	if(rate > 0 && st->total >= st->done)
 		progress_format_duration((double)(st->total - st->done) / rate,
 					 eta, sizeof(eta));
-	len = snprintf(out, outlen, "%llu/%llu %d%% %.1f/s ETA %s",
+	len = snprintf(out, outlen, "%llu/%llu %d%%",
 		       (unsigned long long)st->done,
-		       (unsigned long long)st->total, pct, rate, eta);
-	if(len < 0 || (size_t)len >= outlen)
-		return;
-	if(st->failed)
+		       (unsigned long long)st->total, pct);
+	if(len >= 0 && (size_t)len < outlen && st->resume_in_ms > 0) {
+		int64_t s = (st->resume_in_ms + 999) / 1000;
+
+		if(s < 100)
+			snprintf(when, sizeof(when), "%d s", (int)s);
+		else
+			progress_format_duration((double)s, when,
+						 sizeof(when));
+		len += snprintf(out + len, outlen - (size_t)len,
+				" throttled by the API: resuming in %s,",
+				when);
+	}
+	if(len >= 0 && (size_t)len < outlen)
+		len += snprintf(out + len, outlen - (size_t)len,
+				" %.1f/s ETA %s", rate, eta);
+	if(len >= 0 && (size_t)len < outlen && st->failed)
 		len += snprintf(out + len, outlen - (size_t)len, " failed %llu",
 				(unsigned long long)st->failed);
 	if(len >= 0 && (size_t)len < outlen && st->waiting)
@@ -79,7 +95,7 @@ static void erase(struct progress *p)
 
 static void draw(struct progress *p, int64_t now)
 {
-	char counts[160];
+	char counts[224];
 	char bar[256];
 	int width = term_width();
 	int barw, filled;
@@ -141,7 +157,7 @@ struct progress *progress_new(enum progress_mode mode)
 void progress_update(struct progress *p, const struct progress_state *st)
 {
 	int64_t now;
-	char counts[160];
+	char counts[224];
 
 	if(!p)
 		return;

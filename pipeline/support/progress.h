@@ -2,7 +2,9 @@
  * progress.h: run progress on stderr.
  *
  * On a terminal: one status line redrawn in place at most 10 times a
- * second ("[=====>    ] 1200/5000 24% 95/s ETA 0:40 failed 3 retrying 2"),
+ * second ("[=====>    ] 1200/5000 24% 95/s ETA 0:40 failed 3 retrying 2",
+ * and while the API's quota is spent "throttled by the API: resuming in
+ * 41 s"),
  * erased before any log line is printed (and redrawn after), and cleared
  * at the end. Not on a terminal (cron, a log file): a plain log line every
  * 10 s instead, nothing with carriage returns or escape codes.
@@ -20,6 +22,8 @@ struct progress_state {
 	uint64_t failed;
 	unsigned in_flight;
 	unsigned waiting;  /* tenants waiting for a retry */
+	int64_t resume_in_ms; /* > 0: the API's quota is spent, no request
+				 starts for this long */
 };
 
 struct progress;
