@@ -806,6 +806,69 @@ static void test_rate_cap(void **state)
 	auth_free(a);
 }
 
+static int64_t max_resume_ms;
+
+static void quota_tick(void *ctx, const struct fetch_stats *st)
+{
+	(void)ctx;
+	if(st->resume_in_ms > max_resume_ms)
+		max_resume_ms = st->resume_in_ms;
+}
+
+/* Partner Center's 429 body without Retry-After: its "Try again in 2
+ * seconds" is the tenant's wait, and a spent quota's for the whole pool. */
+static const struct action seq_spent[] = {
+	{ACT_ANSWER, 429, "{\"statusCode\":429,\"message\":\"Rate limit is "
+			  "exceeded. Try again in 2 seconds.\"}", NULL, 0, 0},
+	{ACT_ANSWER, 200, "[]", NULL, 0, 0},
+};
+
+static void test_quota_pause(void **state)
+{
+	struct run r;
+	struct script sc[1];
+	struct server *s;
+	struct fetch_config cfg;
+	struct fetch_stats st;
+	struct pl_err err = {{0}};
+	struct auth *a = ready_auth();
+	const struct req_log *lg[4];
+	int64_t told;
+	size_t early = 0;
+
+	(void)state;
+	run_init(&r, 12);
+	sc[0] = (struct script){r.tenants[3], seq_spent, 2};
+	s = server_start(sc, 1, 0, 0);
+	base_config(&cfg, s, a);
+	max_resume_ms = 0;
+	assert_int_equal(fetch_run(&cfg, next_job, job_done, quota_tick, &r,
+				   &st, &err), PL_OK);
+	for(size_t i = 0; i < 12; i++)
+		assert_int_equal(r.out[i].status, 200);
+	assert_int_equal(tenant_log(s, r.tenants[3], lg, 4), 2);
+	told = lg[0]->answered_us;
+	/* the tenant waited its 2 s ... */
+	assert_true(lg[1]->arrived_us - told >= 2000000);
+	/* ... and so did everyone: nothing sent after the 429 was heard
+	 * (give the requests already on their way 0.2 s to arrive) */
+	for(size_t i = 0; i < s->nlog; i++)
+		if(s->log[i].arrived_us > told + 200000 &&
+		   s->log[i].arrived_us < told + 1900000)
+			early++;
+	print_message("429 with \"Try again in 2 seconds\": retry after "
+		      "%.3f s, %zu requests during the pause, paused %.3f s\n",
+		      (double)(lg[1]->arrived_us - told) / 1e6, early,
+		      (double)st.throttled_us / 1e6);
+	assert_int_equal(early, 0);
+	assert_true(st.throttled_us >= 1900000);
+	assert_true(max_resume_ms > 1000 && max_resume_ms <= 2000);
+	assert_int_equal(st.throttled, 1);
+	server_stop(s);
+	run_release(&r);
+	auth_free(a);
+}
+
 /* *stop set from done(): PL_EINTERRUPTED, no further done() calls. */
 static void test_stop_from_done(void **state)
 {
@@ -1155,6 +1218,7 @@ int main(void)
 		cmocka_unit_test(test_throughput),
 		cmocka_unit_test(test_backpressure),
 		cmocka_unit_test(test_rate_cap),
+		cmocka_unit_test(test_quota_pause),
 		cmocka_unit_test(test_stop_from_done),
 		cmocka_unit_test(test_done_fails),
 		cmocka_unit_test(test_401_ready_token),
