@@ -12,11 +12,13 @@
 /* bucket */
 #define LONG_WAIT_US (2 * SEC)  /* a Retry-After this long: a window */
 #define BRACKET 1.05            /* cruise once hi / lo is below this */
-#define TRIAL_MIN_OK 3          /* a trial passes after this many ... */
+#define TRIAL_MIN_OK 4          /* a trial passes after this many ... */
 #define TRIAL_MIN_GAPS 2.5      /* ... and this many of its gaps */
-#define LO_BACKOFF 0.97         /* refused at <= lo: lo was wrong */
+#define LO_BACKOFF 0.985        /* refused at <= lo: lo was wrong */
 #define B1_DOWN 0.75            /* nothing passed yet: this of hi */
-#define B1_JITTER 2.0           /* gaps longer by this * rttvar ... */
+#define B1_CRUISE 0.99          /* cruise at this share of lo */
+#define B1_JITTER 1.5           /* gaps longer by this * rttvar ... */
+#define B1_JITTER_MAX 0.02      /* ... up to this share of the gap */
 #define B1_SLACK 0.01           /* --rate, burst not known: gaps longer
 				   by this share ... */
 #define B1_SLACK_BELOW 50.0     /* ... below this rate (req/s) */
@@ -62,8 +64,15 @@ static double pace_rate(const struct ratelimit *rl)
 	if(rl->_burst1 < 0 && rl->_cap >= B1_SLACK_BELOW)
 		return rl->_cap;
 	gap = SEC / rl->_cap;
-	slack = rl->_burst1 == 1 ? B1_JITTER * (double)rl->_rttvar_us
-				 : B1_SLACK * gap;
+	if(rl->_burst1 == 1) {
+		/* one slow answer (a loaded machine) must not slow every
+		 * gap for long: at most B1_JITTER_MAX of it */
+		slack = B1_JITTER * (double)rl->_rttvar_us;
+		if(slack > B1_JITTER_MAX * gap)
+			slack = B1_JITTER_MAX * gap;
+	} else {
+		slack = B1_SLACK * gap;
+	}
 	return SEC / (gap + slack);
 }
 
@@ -106,10 +115,6 @@ void ratelimit_init(struct ratelimit *rl, double rate, int64_t now_us)
 	rl->_burst1 = -1;
 	rl->_reprobe_us = REPROBE_US;
 	set_cap(rl, now_us, rl->_ceiling > 0 ? rl->_ceiling : SS_RATE0);
-	/* without --rate the first two requests go together: whether the
-	 * server takes both tells a one-request bucket from a larger one */
-	if(rl->_ceiling <= 0)
-		rl->_tokens = rl->_burst = 2.0;
 }
 
 /* ---- the send-rate meter -------------------------------------------- */
@@ -170,11 +175,12 @@ static int64_t ss_round_us(const struct ratelimit *rl)
 					      : SS_ROUND_MIN_US;
 }
 
-/* Does the slow start grow with time (a larger bucket, or not known)? */
+/* Does the slow start grow (not after its first 429, not under --rate,
+ * not before the first answer says how long a round is)? */
 static bool ss_timed(const struct ratelimit *rl)
 {
 	return rl->_shape == RATELIMIT_UNKNOWN && rl->_ceiling <= 0 &&
-	       rl->_cap > 0 && rl->_burst1 != 1 && rl->_srtt_us > 0;
+	       rl->_cap > 0 && rl->_srtt_us > 0;
 }
 
 /* Double the cap after each round in which it held an attempt back. */
@@ -189,25 +195,6 @@ static void ss_advance(struct ratelimit *rl, int64_t now_us)
 	}
 	rl->_ss_round_us = now_us;
 	rl->_ss_blocked = false;
-}
-
-/* A one-request bucket's slow start: each request sent at the cap and
- * accepted doubles it, so the cap it is refused at is at most twice the
- * last one accepted. */
-static void ss_accepted(struct ratelimit *rl, int64_t now_us,
-			int64_t sent_us)
-{
-	if(rl->_shape != RATELIMIT_UNKNOWN || rl->_ceiling > 0 ||
-	   rl->_burst1 != 1 || sent_us < rl->_ss_round_us ||
-	   sent_us == rl->_first_send_us || rl->_cap <= 0)
-		return;
-	int64_t prev = send_before(rl, sent_us);
-
-	/* what passed is the gap the server saw, not the cap */
-	if(prev >= 0 && sent_us > prev)
-		rl->_ss_passed = (double)SEC / (double)(sent_us - prev);
-	set_cap(rl, now_us, 2 * rl->_cap);
-	rl->_ss_round_us = now_us;
 }
 
 /* ---- bucket --------------------------------------------------------- */
@@ -270,6 +257,8 @@ static void start_trial(struct ratelimit *rl, int64_t now_us)
 	double hi = hi_now(rl, now_us);
 	double trial;
 
+	double pace;
+
 	if(rl->_lo <= 0)
 		trial = hi * B1_DOWN;
 	else if(hi > BRACKET * rl->_lo)
@@ -279,7 +268,10 @@ static void start_trial(struct ratelimit *rl, int64_t now_us)
 	rl->_trial = trial;
 	rl->_trial_us = now_us;
 	rl->_trial_ok = 0;
-	set_cap(rl, now_us, trial);
+	/* cruising: a little below what passed, which may have passed
+	 * just at the edge */
+	pace = trial == rl->_lo ? B1_CRUISE * trial : trial;
+	set_cap(rl, now_us, pace);
 }
 
 /* The cap of a larger bucket: the rate set at the last 429, growing
@@ -399,25 +391,20 @@ static void bucket_refused(struct ratelimit *rl, int64_t now_us,
 	rl->_ref_us[i] = now_us;
 	rl->_ref_acc[i] = rl->_accepted;
 	rl->_ref_acc_last = rl->_accepted;
+	/* the first 429 right after the first request passed: a bucket
+	 * that held it, full, held one request (B - 1 + R * gap < 1) */
 	if(rl->_shape == RATELIMIT_UNKNOWN && rl->_burst1 < 0 &&
-	   sent_us == rl->_first_send_us) {
-		/* the two first requests went together: a bucket that
-		 * refuses the second holds one request */
+	   rl->_accepted == 1 && rl->_sends <= 3)
 		rl->_burst1 = 1;
-		rl->_ss_round_us = now_us;
-		rl->_tokens = 0;
-		return;
-	}
 	floor = rate_floor(rl, now_us);
 	if(rl->_burst1 == 1) {
 		if(rl->_shape == RATELIMIT_UNKNOWN) {
-			/* the slow start's previous rate passed */
+			/* R < 1 / the gap refused */
 			rl->_shape = RATELIMIT_BUCKET;
 			rl->_hi = rl->_cap > 0 ? rl->_cap : gap_rate;
 			if(gap_rate > 0 && gap_rate < rl->_hi)
 				rl->_hi = gap_rate;
-			rl->_lo = rl->_ss_passed < rl->_hi ? rl->_ss_passed
-							   : 0;
+			rl->_lo = 0;
 			rl->_hi_us = now_us;
 			start_trial(rl, now_us);
 		} else if(sent_us >= rl->_trial_us) {
@@ -431,11 +418,10 @@ static void bucket_refused(struct ratelimit *rl, int64_t now_us,
 			if(at < hi_now(rl, now_us))
 				rl->_hi = at;
 			rl->_hi_us = now_us;
-			/* refused at what passed before: soon, it was luck;
-			 * after a while, jitter or a change of the limit */
+			/* refused at what passed before: jitter, luck or a
+			 * change of the limit */
 			if(rl->_trial <= rl->_lo)
-				rl->_lo = rl->_trial_ok < TRIAL_MIN_OK ? 0 :
-					  LO_BACKOFF * at;
+				rl->_lo = LO_BACKOFF * at;
 			start_trial(rl, now_us);
 		}
 	} else if(!sat_refused(rl, now_us, sent_us, floor)) {
@@ -448,9 +434,6 @@ static void bucket_refused(struct ratelimit *rl, int64_t now_us,
 static void bucket_accepted(struct ratelimit *rl, int64_t now_us,
 			    int64_t sent_us)
 {
-	if(rl->_shape == RATELIMIT_UNKNOWN && rl->_burst1 < 0 &&
-	   sent_us == rl->_first_send_us && rl->_pair_answers++ == 1)
-		rl->_burst1 = 0; /* both of the first pair passed */
 	if(rl->_shape == RATELIMIT_BUCKET && rl->_burst1 != 1) {
 		if(sent_us >= rl->_ref_last_us)
 			rl->_sat_ok++;
@@ -465,11 +448,10 @@ static void bucket_accepted(struct ratelimit *rl, int64_t now_us,
 	   now_us - rl->_trial_us >= (int64_t)(TRIAL_MIN_GAPS * SEC /
 						rl->_trial) &&
 	   rl->_trial != rl->_lo) {
-		/* the rate the pacer really kept passed */
-		double passed = pace_rate(rl);
-
-		if(passed > rl->_lo)
-			rl->_lo = passed;
+		/* kept as the trial's rate: at it, the pacer keeps the
+		 * gaps that passed */
+		if(rl->_trial > rl->_lo)
+			rl->_lo = rl->_trial;
 		start_trial(rl, now_us);
 	}
 }
@@ -716,6 +698,11 @@ static int64_t wait_us(struct ratelimit *rl, int64_t now_us)
 			return wait;
 	}
 	bucket_advance(rl, now_us);
+	/* the second request keeps the first cap's gap whatever the slow
+	 * start grew to meanwhile: refused, it tells a one-request bucket */
+	if(rl->_shape == RATELIMIT_UNKNOWN && rl->_ceiling <= 0 &&
+	   rl->_sends == 1 && now_us < rl->_first_send_us + SEC / SS_RATE0)
+		return rl->_first_send_us + (int64_t)(SEC / SS_RATE0) - now_us;
 	if(rl->_cap <= 0)
 		return 0;
 	refill(rl, now_us);
@@ -745,12 +732,7 @@ void ratelimit_take(struct ratelimit *rl, int64_t now_us)
 	if(rl->_first_send_us < 0)
 		rl->_first_send_us = now_us;
 	rl->_send_us[rl->_nsend++ % RATELIMIT_SENDS] = now_us;
-	if(++rl->_sends == 2 && rl->_ceiling <= 0) {
-		/* the pair is out: back to the cap's own burst */
-		rl->_burst = burst_for(rl->_cap);
-		if(rl->_tokens > rl->_burst)
-			rl->_tokens = rl->_burst;
-	}
+	rl->_sends++;
 	if(rl->_shape == RATELIMIT_WINDOW) {
 		rl->_w_sent++;
 		if(rl->_w_opener_us < 0)
@@ -799,7 +781,6 @@ static void answer(struct ratelimit *rl, int64_t now_us, int64_t sent_us,
 		if(rl->_shape == RATELIMIT_WINDOW && rl->_w_probe &&
 		   rl->_w_ok > rl->_w_budget)
 			rl->_w_free = true;
-		ss_accepted(rl, now_us, sent_us);
 		bucket_accepted(rl, now_us, sent_us);
 		return;
 	}

@@ -12,16 +12,14 @@
  *  - a window (N requests per S seconds): Retry-After 2 s or more
  *    (LONG_WAIT), the time to the window's end.
  *
- * Slow start. Without --rate the first two requests go together: both
- * passing tells a bucket holding more than one request, the second
- * refused one holding one (which refuses any two requests closer than
- * 1/R, whatever the rate, and needs its own control below). Then the cap
- * starts at 10/s (SS_RATE0) and doubles after every round (a round trip,
- * at least 25 ms) in which it held an attempt back, up to no cap at all;
- * against a one-request bucket it doubles after each request that passed
- * at it instead, so the rate it is refused at is at most twice one that
- * passed. The first 429 ends the slow start. With --rate R the cap is R
- * from the start and never rises above it: no pair, no slow start.
+ * Slow start. Without --rate the cap starts at 10/s (SS_RATE0) and
+ * doubles after every round (a round trip, at least 25 ms) in which it
+ * held an attempt back, up to no cap at all. The first 429 ends it. If it
+ * comes right after the first request passed, the server is a bucket
+ * holding one request (a full one holding two would have taken the
+ * second one too), which refuses any two requests closer than 1/R
+ * whatever the rate and gets its own control below; R < 1 / that gap.
+ * With --rate R the cap is R from the start and never rises above it.
  *
  * Window. A long Retry-After means the quota is spent: no attempt starts
  * before it expires, for the whole pool (attempts in flight finish,
@@ -65,12 +63,15 @@
  * Bucket holding one request: bisection between the fastest rate that
  * passed (lo, as the server saw our gaps) and the slowest refused (hi: the
  * cap, or the gap to the previous request when slower, since R < 1 / that
- * gap for any bucket). A rate passes after 3 requests accepted over 2.5 of
+ * gap for any bucket). A rate passes after 4 requests accepted over 2.5 of
  * its gaps; the next try is the geometric middle while hi / lo >= 1.05
- * (BRACKET), then lo is kept. Refused at lo soon after passing, lo was
- * luck: bisect again from below; after a while, lo drops 3%. The gaps are
- * stretched by twice the round trip's variation (RFC 6298's RTTVAR: the
- * server sees them give or take the path's jitter), and under --rate below
+ * (BRACKET), then 99% of lo is kept (what passed may have passed just at
+ * the edge); refused there (jitter, luck, a change of the limit), lo
+ * becomes 98.5% of the rate refused. The gaps are
+ * stretched by 1.5 times the round trip's variation (RFC 6298's RTTVAR: the
+ * server sees them give or take the path's jitter; at most 2% longer, so
+ * that one slow answer does not slow every gap for long), and under
+ * --rate below
  * 50/s, where the burst is not known, by 1%: a one-request bucket at the
  * same rate then never sees a gap below 1/R. hi drifts up 2% per 30 s
  * without a 429 (a drift refused doubles that, up to 240 s), so that a
@@ -136,8 +137,6 @@ struct ratelimit {
 	/* slow start (before the first 429) */
 	int64_t _ss_round_us;      /* the current round began */
 	bool _ss_blocked;          /* the cap held an attempt back in it */
-	double _ss_passed;         /* one-request bucket: the last rate
-				      (of its gap) a request passed at */
 	/* bucket */
 	int _burst1;               /* -1 unknown, 1: holds one request */
 	double _lo;                /* one-request bucket: passes at _lo ... */
@@ -157,7 +156,6 @@ struct ratelimit {
 	uint64_t _answers;         /* ... and answered */
 	uint32_t _sat_ok;          /* answers to requests sent since ... */
 	uint32_t _sat_refused;     /* ... the last 429 */
-	uint32_t _pair_answers;    /* answers to the first pair */
 	uint64_t _accepted;        /* answers not 429, since init */
 	uint64_t _ref_acc_last;    /* _accepted at the last 429 */
 	uint32_t _nref;            /* refusals in the ring below */

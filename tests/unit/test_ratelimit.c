@@ -154,35 +154,29 @@ static void test_fixed_cap_reported(void **state)
 	assert_int_equal(ratelimit_paused_until(&rl, 10), 0);
 }
 
-/* The first two requests go together: the second one refused means a
- * bucket that holds one request; both passing, a larger one. */
-static void test_pair_probe(void **state)
+/* The first 429 right after the first request passed: a bucket holding
+ * one request, slower than the gap refused; the next tries are slower. */
+static void test_one_request_bucket(void **state)
 {
 	struct ratelimit rl;
 	int64_t t = 1000000;
 
 	(void)state;
 	ratelimit_init(&rl, 0, t);
-	for(int i = 0; i < 2; i++) {
-		assert_int_equal(ratelimit_wait_us(&rl, t), 0);
-		ratelimit_take(&rl, t);
-	}
+	assert_int_equal(ratelimit_wait_us(&rl, t), 0);
+	ratelimit_take(&rl, t);
 	assert_true(ratelimit_wait_us(&rl, t) > 0);
 	ratelimit_answer(&rl, t + 1000, t, false, -1);
-	ratelimit_answer(&rl, t + 1000, t, true, SEC);
-	/* the pair's 429 is not a rate the server refused: no cap cut,
-	 * no pause, the slow start goes on */
-	assert_int_equal(ratelimit_shape(&rl), RATELIMIT_UNKNOWN);
-	assert_int_equal(ratelimit_paused_until(&rl, t + 1000), 0);
-	/* a refusal at the slow start's next gap (0.1 s): a bucket below
-	 * 10/s, and the next tries are slower, never faster */
-	t += 100000;
-	assert_int_equal(ratelimit_wait_us(&rl, t + 2000), 0);
-	ratelimit_take(&rl, t + 2000);
-	ratelimit_answer(&rl, t + 3000, t + 2000, true, SEC);
+	/* the slow start's first gap: 0.1 s (10/s) */
+	assert_true(ratelimit_wait_us(&rl, t + 1000) > 90000);
+	assert_int_equal(ratelimit_wait_us(&rl, t + 100001), 0);
+	ratelimit_take(&rl, t + 100001);
+	ratelimit_answer(&rl, t + 101000, t + 100001, true, SEC);
 	assert_int_equal(ratelimit_shape(&rl), RATELIMIT_BUCKET);
-	assert_true(ratelimit_cap(&rl) > 5 && ratelimit_cap(&rl) < 9.9);
-	assert_int_equal(ratelimit_paused_until(&rl, t + 3000), 0);
+	assert_true(ratelimit_cap(&rl) > 7 && ratelimit_cap(&rl) < 8);
+	/* no pause for the pool: the next gap is 1 / the new cap */
+	assert_int_equal(ratelimit_paused_until(&rl, t + 101000), 0);
+	assert_true(ratelimit_wait_us(&rl, t + 101000) < 140000);
 }
 
 /*
@@ -255,10 +249,6 @@ static void test_bucket_no_pause(void **state)
 
 	(void)state;
 	ratelimit_init(&rl, 0, t);
-	for(int i = 0; i < 2; i++)
-		ratelimit_take(&rl, t);
-	ratelimit_answer(&rl, t + 1000, t, false, -1);
-	ratelimit_answer(&rl, t + 1000, t, false, -1);
 	/* the slow start drained a larger bucket */
 	for(int i = 0; i < 30; i++) {
 		t += 2000;
@@ -729,8 +719,9 @@ static void test_bucket_rate(void **state)
 }
 
 /* Below the server's limit nothing is throttled and the slow start
- * costs little: 6,000 tenants at -j 64 over 20 ms take at most a quarter
- * of a second more than N x rtt / j. */
+ * costs little: 6,000 tenants at -j 64 over 20 ms take at most 0.35 s
+ * more than N x rtt / j (once per run: the second request's 0.1 s, then
+ * a doubling per round trip). */
 static void test_under_limit(void **state)
 {
 	struct sim_result r = run_bucket(1e7, 1e7, 6000, 64, 20, 0.05, 0);
@@ -739,7 +730,7 @@ static void test_under_limit(void **state)
 	check_sound(&r, 64);
 	assert_int_equal(r.throttled, 0);
 	assert_true(r.requests == 6000);
-	assert_true(r.seconds <= 6000 * 0.020 / 64 + 0.25);
+	assert_true(r.seconds <= 6000 * 0.020 / 64 + 0.35);
 }
 
 /* Issue 12's window goals: >= 0.90 of the ideal, at most -j 429s in the
@@ -828,7 +819,7 @@ int main(void)
 		cmocka_unit_test(test_fixed_rates),
 		cmocka_unit_test(test_fixed_per_minute),
 		cmocka_unit_test(test_fixed_cap_reported),
-		cmocka_unit_test(test_pair_probe),
+		cmocka_unit_test(test_one_request_bucket),
 		cmocka_unit_test(test_window_pause),
 		cmocka_unit_test(test_bucket_no_pause),
 		cmocka_unit_test(test_bucket_8_per_s),
