@@ -30,19 +30,29 @@ nginx_check() {
 	}
 }
 
-# nginx_conf DIR PORT LATENCY_MS THROTTLE_RPS AUTH(0|1): the config.
+# nginx_conf DIR PORT LATENCY_MS THROTTLE_RPS BURST AUTH(0|1): the config.
 nginx_conf() {
-	local dir=$1 port=$2 lat=$3 rps=$4 auth=$5 sleep_line='' limit=''
-	local zone='' auth_line=''
+	local dir=$1 port=$2 lat=$3 rps=$4 burst=$5 auth=$6 sleep_line=''
+	local zone='' auth_line='' limit='' rate burst_arg=''
 
 	if [[ $lat -gt 0 ]]; then
 		sleep_line="echo_sleep $(awk -v m="$lat" \
 			'BEGIN { printf "%.3f", m / 1000 }');"
 	fi
-	if [[ $rps -gt 0 ]]; then
-		# pcsim's throttle: a bucket of 20, refilled at rps per second
-		zone="limit_req_zone \$binary_remote_addr zone=api:1m rate=${rps}r/s;"
-		limit="limit_req zone=api burst=20 nodelay;
+	if [[ $rps != 0 ]]; then
+		# pcsim's throttle: a bucket of BURST, refilled at rps per
+		# second (nginx takes whole requests per second or minute)
+		if [[ $rps == *.* ]]; then
+			rate="$(awk -v r="$rps" 'BEGIN { printf "%d", r * 60 + 0.5 }')r/m"
+		else
+			rate="${rps}r/s"
+		fi
+		# burst=B nodelay lets about B + 1 through at once, near
+		# enough; without burst nginx refuses any two requests closer
+		# than 1/R, as a bucket holding one request does
+		[[ $burst -gt 1 ]] && burst_arg="burst=$burst nodelay"
+		zone="limit_req_zone \$binary_remote_addr zone=api:1m rate=$rate;"
+		limit="limit_req zone=api $burst_arg;
 			limit_req_status 429;
 			error_page 429 = @throttled;"
 	fi
@@ -93,16 +103,18 @@ http {
 EOF
 }
 
-# start_nginx [--latency-ms N] [--throttle-rps N] [--no-token]: a fresh
+# start_nginx [--latency-ms N] [--throttle-rps N [--throttle-burst B]]
+# [--no-token]: a fresh
 # nginx on a free loopback port; sets PCSIM_URL (the name the scenarios
 # use for "the server").
 start_nginx() {
-	local lat=0 rps=0 auth=1 port try i
+	local lat=0 rps=0 burst=20 auth=1 port try i
 
 	while [[ $# -gt 0 ]]; do
 		case $1 in
 		--latency-ms) lat=$2; shift ;;
 		--throttle-rps) rps=$2; shift ;;
+		--throttle-burst) burst=$2; shift ;;
 		--no-token) auth=0 ;;
 		*) die "start_nginx: unknown option $1" ;;
 		esac
@@ -112,7 +124,7 @@ start_nginx() {
 		NGINX_DIR=$(mktemp -d "$TMP/nginx.XXXXXX")
 		mkdir "$NGINX_DIR/tmp"
 		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		nginx_conf "$NGINX_DIR" "$port" "$lat" "$rps" "$auth" \
+		nginx_conf "$NGINX_DIR" "$port" "$lat" "$rps" "$burst" "$auth" \
 			>"$NGINX_DIR/nginx.conf"
 		"$NGINX_BIN" -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" \
 			2>"$NGINX_DIR/stderr" &

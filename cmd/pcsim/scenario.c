@@ -406,17 +406,20 @@ void scenario_window_init(struct scenario_window *w, unsigned limit,
 	w->length_ns = length_ns ? length_ns : 1;
 }
 
-unsigned scenario_window_take(struct scenario_window *w, uint64_t now_ns)
+unsigned scenario_window_take(struct scenario_window *w, uint64_t now_ns,
+			      int *in_first)
 {
 	if(!w->started) {
 		w->started = 1;
-		w->start_ns = now_ns;
+		w->start_ns = w->first_ns = now_ns;
 	} else if(now_ns >= w->start_ns + w->length_ns) {
 		/* whole windows only: the grid stays on the first request */
 		w->start_ns += (now_ns - w->start_ns) / w->length_ns *
 			       w->length_ns;
 		w->used = 0;
 	}
+	if(in_first)
+		*in_first = w->start_ns == w->first_ns;
 	if(w->used < w->limit) {
 		w->used++;
 		return 0;

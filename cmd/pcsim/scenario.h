@@ -158,13 +158,16 @@ struct scenario_window {
 	unsigned limit;
 	uint64_t length_ns;
 	uint64_t start_ns;   /* of the current window */
+	uint64_t first_ns;   /* of window 0 */
 	unsigned used;       /* requests let through in it */
 	int started;         /* the first request came */
 };
 
 void scenario_window_init(struct scenario_window *w, unsigned limit,
 			  uint64_t length_ns);
-unsigned scenario_window_take(struct scenario_window *w, uint64_t now_ns);
+/* *in_first (may be NULL): the request fell in window 0. */
+unsigned scenario_window_take(struct scenario_window *w, uint64_t now_ns,
+			      int *in_first);
 
 /*
  * Parse --throttle-window's "N/S": N requests (1..10^9) per S seconds

@@ -54,6 +54,7 @@ struct stats {
 	atomic_uint_fast64_t requests;
 	atomic_uint_fast64_t by_status[600];
 	atomic_uint_fast64_t throttled;
+	atomic_uint_fast64_t throttled_first; /* in window 0 */
 	atomic_uint_fast64_t dropped;
 	atomic_uint_fast64_t violations;
 	atomic_uint_fast64_t tokens_issued;
@@ -349,7 +350,7 @@ static long decide_api(struct req *r, const char *method, const char *id,
 	uint8_t key[16];
 	unsigned retry_after = 0;
 	uint32_t n = 0;
-	int violation, rc;
+	int violation, rc, first_window = 0;
 	long delay = -1;
 	enum auth auth;
 
@@ -389,7 +390,8 @@ static long decide_api(struct req *r, const char *method, const char *id,
 		pthread_mutex_lock(&s->bucket_mu);
 		/* read under the lock: the quota sees time go forward */
 		retry_after = cfg->window_ns ?
-			scenario_window_take(&s->window, pcsim_now_ns()) :
+			scenario_window_take(&s->window, pcsim_now_ns(),
+					     &first_window) :
 			scenario_bucket_take(&s->bucket, pcsim_now_ns());
 		pthread_mutex_unlock(&s->bucket_mu);
 	}
@@ -401,6 +403,8 @@ static long decide_api(struct req *r, const char *method, const char *id,
 		count(&s->st.violations);
 	if(retry_after) {
 		count(&s->st.throttled);
+		if(first_window)
+			count(&s->st.throttled_first);
 		rc = json_reply(r, 429, body,
 				scenario_throttle_body(retry_after, body));
 		snprintf(num, sizeof(num), "%u", retry_after);
@@ -512,13 +516,15 @@ static int stats_reply(struct req *r)
 	}
 	if(!bst)
 		bst = buf_addf(&body,
-			       "},\"throttled\":%llu,\"dropped\":%llu,"
+			       "},\"throttled\":%llu,"
+			       "\"throttled_first_window\":%llu,\"dropped\":%llu,"
 			       "\"in_flight\":%lld,\"max_in_flight\":%lld,"
 			       "\"retry_after_violations\":%llu,"
 			       "\"tokens_issued\":%llu,\"unauthorized\":%llu,"
 			       "\"tenants\":%zu,\"delayed\":%llu,\"late\":%llu,"
 			       "\"max_late_ms\":%.3f,\"mean_late_ms\":%.3f",
-			       LOAD(st->throttled), LOAD(st->dropped),
+			       LOAD(st->throttled), LOAD(st->throttled_first),
+			       LOAD(st->dropped),
 			       (long long)atomic_load(&st->in_flight),
 			       (long long)atomic_load(&st->max_in_flight),
 			       LOAD(st->violations), LOAD(st->tokens_issued),
@@ -546,6 +552,7 @@ static void stats_reset(struct stats *st)
 	for(unsigned i = 0; i < 600; i++)
 		atomic_store(&st->by_status[i], 0);
 	atomic_store(&st->throttled, 0);
+	atomic_store(&st->throttled_first, 0);
 	atomic_store(&st->dropped, 0);
 	atomic_store(&st->violations, 0);
 	atomic_store(&st->tokens_issued, 0);

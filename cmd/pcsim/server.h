@@ -26,7 +26,8 @@
  *      with Retry-After and {"statusCode":429,"message":"Rate limit is
  *      exceeded. Try again in X seconds."} with the same X. The tenant
  *      must not call again before X seconds; an earlier call is an early
- *      retry (retry_after_violations), whether it is refused or not.
+ *      retry (retry_after_violations), whether it is refused or not;
+ *      throttled_first_window counts the 429s of the first window.
  *   5. --data: the tenant's scripted answer number n, exempt from faults.
  *   6. Faults drawn for (seed, tenant, n): drop, 500/503, malformed.
  *   7. --unknown-rate: 404 {"code":60003,"description":"Tenant not

@@ -377,8 +377,9 @@ HEADING("Fetching:"),
 	"requests in flight, 1-1024 (default 16)"},
 {"rate", 0, "R", 0, set_rate, 0,
 	"max request rate: 8.3, 8.3/s, 500/min (default:\n"
-	"none, adapt on 429). Partner Center documents\n"
-	"500/min per partner for customer resources"},
+	"none, learn the API's quota from its 429s).\n"
+	"Partner Center documents 500/min per partner\n"
+	"for customer resources"},
 {"retries", 0, "N", 0, set_retries, 0,
 	"retries per tenant after the first try (default 5)"},
 {"timeout", 0, "SECONDS", 0, set_timeout, 0,

@@ -4,7 +4,8 @@
 #
 # quota_run NAME TENANTS "PCSIM ARGS" [QUALREPORT ARGS...]
 #   runs it and sets Q_RC, Q_ROWS (distinct tenants in the report),
-#   Q_REQ, Q_429, Q_EARLY (requests before their tenant's Retry-After
+#   Q_REQ, Q_429 (Q_429_W1 of them in a window quota's first window),
+#   Q_EARLY (requests before their tenant's Retry-After
 #   had passed), Q_MAXFL (pcsim's max in flight); $TMP/NAME.err holds
 #   qualreport's stderr.
 export PARTNER_CENTER_TOKEN=quota-token
@@ -23,9 +24,11 @@ quota_run() {
   Q_ROWS=$(tail -n +2 "$TMP/$name.out.csv" | cut -d, -f1 | sort -u | wc -l)
   Q_REQ=$(jq .requests <<<"$s")
   Q_429=$(jq .throttled <<<"$s")
+  Q_429_W1=$(jq .throttled_first_window <<<"$s")
   Q_EARLY=$(jq .retry_after_violations <<<"$s")
   Q_MAXFL=$(jq .max_in_flight <<<"$s")
-  echo "$name: $n tenants, $Q_REQ requests, $Q_429 answered 429," \
+  echo "$name: $n tenants, $Q_REQ requests, $Q_429 answered 429" \
+    "($Q_429_W1 in a first window)," \
     "$Q_EARLY early, max $Q_MAXFL in flight"
 }
 

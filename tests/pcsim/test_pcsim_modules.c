@@ -346,32 +346,48 @@ static void test_window(void **state)
 	/* 3 per 10 s, aligned on the first request at t0. */
 	scenario_window_init(&w, 3, 10 * s);
 	for(int i = 0; i < 3; i++)
-		assert_int_equal(scenario_window_take(&w, t0 + (uint64_t)i), 0);
+		assert_int_equal(scenario_window_take(&w, t0 + (uint64_t)i, NULL), 0);
 	/* Retry-After: whole seconds to t0 + 10 s, rounded up */
-	assert_int_equal(scenario_window_take(&w, t0 + 3), 10);
-	assert_int_equal(scenario_window_take(&w, t0 + s / 2), 10);
-	assert_int_equal(scenario_window_take(&w, t0 + s), 9);
-	assert_int_equal(scenario_window_take(&w, t0 + 8 * s + 1), 2);
-	assert_int_equal(scenario_window_take(&w, t0 + 9 * s + 1), 1);
+	assert_int_equal(scenario_window_take(&w, t0 + 3, NULL), 10);
+	assert_int_equal(scenario_window_take(&w, t0 + s / 2, NULL), 10);
+	assert_int_equal(scenario_window_take(&w, t0 + s, NULL), 9);
+	assert_int_equal(scenario_window_take(&w, t0 + 8 * s + 1, NULL), 2);
+	assert_int_equal(scenario_window_take(&w, t0 + 9 * s + 1, NULL), 1);
 	/* at least 1, however close the end */
-	assert_int_equal(scenario_window_take(&w, t0 + 10 * s - 1), 1);
+	assert_int_equal(scenario_window_take(&w, t0 + 10 * s - 1, NULL), 1);
 	/* the next window opens exactly at t0 + 10 s */
 	for(int i = 0; i < 3; i++)
-		assert_int_equal(scenario_window_take(&w, t0 + 10 * s), 0);
-	assert_int_equal(scenario_window_take(&w, t0 + 15 * s), 5);
+		assert_int_equal(scenario_window_take(&w, t0 + 10 * s, NULL), 0);
+	assert_int_equal(scenario_window_take(&w, t0 + 15 * s, NULL), 5);
 	/* idle for windows 2 and 3: window 4 starts on the grid */
-	assert_int_equal(scenario_window_take(&w, t0 + 43 * s), 0);
-	assert_int_equal(scenario_window_take(&w, t0 + 43 * s), 0);
-	assert_int_equal(scenario_window_take(&w, t0 + 44 * s), 0);
-	assert_int_equal(scenario_window_take(&w, t0 + 44 * s), 6);
+	assert_int_equal(scenario_window_take(&w, t0 + 43 * s, NULL), 0);
+	assert_int_equal(scenario_window_take(&w, t0 + 43 * s, NULL), 0);
+	assert_int_equal(scenario_window_take(&w, t0 + 44 * s, NULL), 0);
+	assert_int_equal(scenario_window_take(&w, t0 + 44 * s, NULL), 6);
 	/* a caller's clock a hair before the window start (a race for
 	 * the lock) is the window's start */
-	assert_int_equal(scenario_window_take(&w, t0 + 40 * s - 5), 10);
+	assert_int_equal(scenario_window_take(&w, t0 + 40 * s - 5, NULL), 10);
+	/* which window a request fell in */
+	{
+		int first = -1;
+
+		scenario_window_init(&w, 1, 10 * s);
+		assert_int_equal(scenario_window_take(&w, t0, &first), 0);
+		assert_int_equal(first, 1);
+		assert_int_equal(scenario_window_take(&w, t0 + s, &first), 9);
+		assert_int_equal(first, 1);
+		assert_int_equal(scenario_window_take(&w, t0 + 10 * s, &first),
+				 0);
+		assert_int_equal(first, 0);
+		assert_int_equal(scenario_window_take(&w, t0 + 11 * s, &first),
+				 9);
+		assert_int_equal(first, 0);
+	}
 	/* a window under a second: Retry-After is still 1 */
 	scenario_window_init(&w, 1, s / 4);
-	assert_int_equal(scenario_window_take(&w, t0), 0);
-	assert_int_equal(scenario_window_take(&w, t0 + 1), 1);
-	assert_int_equal(scenario_window_take(&w, t0 + s / 4), 0);
+	assert_int_equal(scenario_window_take(&w, t0, NULL), 0);
+	assert_int_equal(scenario_window_take(&w, t0 + 1, NULL), 1);
+	assert_int_equal(scenario_window_take(&w, t0 + s / 4, NULL), 0);
 }
 
 static void test_parse_window(void **state)

@@ -93,7 +93,8 @@ case_window() {
 	expect_eq "tenant 4 again at once: refused" "$(get 4)" "429 3"
 	expect_eq "an early retry" "$(stats | jq .retry_after_violations)" 1
 	sleep 1.2
-	expect_eq "a second later: 2 s left" "$(get 5)" "429 2"
+	# a second later: 2 s left (1 on a slow machine)
+	[[ "$(get 5)" =~ ^429\ [12]$ ]] || fail "Retry-After did not go down"
 	sleep 2
 	# the second window: three again, tenants 4 and 5 waited enough
 	expect_eq "window 2, 1st" "$(get 4)" "200 "
@@ -102,8 +103,8 @@ case_window() {
 	[[ "$(get 7)" =~ ^429\ [123]$ ]] || fail "window 2 not full"
 	stats >"$TMP/stats"
 	expect_eq "stats" "$(jq -c '[.requests, .by_status, .throttled,
-		.retry_after_violations]' "$TMP/stats")" \
-		'[10,{"200":6,"429":4},4,1]'
+		.throttled_first_window, .retry_after_violations]' \
+		"$TMP/stats")" '[10,{"200":6,"429":4},4,3,1]'
 	stop_pcsim
 	for bad in 500 500/ /60 0/60 5/0 5/60s x; do
 		"$PCSIM" --throttle-window "$bad" 2>"$TMP/err" &&
