@@ -422,7 +422,10 @@ quota_shape() {
 
 	# shellcheck disable=SC2086
 	start_server $throttle
-	curl_config "$in" "$TMP/q.curl" /dev/null
+	# bodies to files: curl --retry truncates its output before a
+	# retry, which /dev/null refuses
+	mkdir "$TMP/q.bodies"
+	curl_config "$in" "$TMP/q.curl" "$TMP/q.bodies"
 	# the final status of every tenant, one a line
 	timed q_curl bash -c 'curl --no-progress-meter --parallel \
 		--parallel-max 16 --retry 5 -w "%{http_code}\n" -K "$1" >"$2"' \
@@ -461,7 +464,7 @@ quota_shape() {
 		"$early; 0 of $(commas "$n")" \
 		"curl: $curl_early; $((n - curl_ok)) lost" "—" "0; 0" \
 		"$(meets "$early" '<=' 0)"
-	rm -f "$TMP/q_curl.codes"
+	rm -rf "$TMP/q_curl.codes" "$TMP/q.bodies"
 }
 
 scenario_throttle() {
