@@ -11,14 +11,15 @@
 #define SS_UNCAPPED 1e5         /* req/s: no cap beyond */
 /* bucket */
 #define LONG_WAIT_US (2 * SEC)  /* a Retry-After this long: a window */
-#define BRACKET 1.05            /* cruise once hi / lo is below this */
+#define BRACKET 1.03            /* cruise once hi / lo is below this */
 #define TRIAL_MIN_OK 4          /* a trial passes after this many ... */
 #define TRIAL_MIN_GAPS 2.5      /* ... and this many of its gaps */
-#define LO_BACKOFF 0.985        /* refused at <= lo: lo was wrong */
+#define LO_BACKOFF 0.99         /* refused at <= lo: lo was wrong */
 #define B1_DOWN 0.75            /* nothing passed yet: this of hi */
 #define B1_CRUISE 0.99          /* cruise at this share of lo */
+#define B1_CRUISE_OK 64         /* a 429 after this many passed: noise */
 #define B1_JITTER 1.5           /* gaps longer by this * rttvar ... */
-#define B1_JITTER_MAX 0.02      /* ... up to this share of the gap */
+#define B1_JITTER_MAX 0.01      /* ... up to this share of the gap */
 #define B1_SLACK 0.01           /* --rate, burst not known: gaps longer
 				   by this share ... */
 #define B1_SLACK_BELOW 50.0     /* ... below this rate (req/s) */
@@ -418,9 +419,12 @@ static void bucket_refused(struct ratelimit *rl, int64_t now_us,
 			if(at < hi_now(rl, now_us))
 				rl->_hi = at;
 			rl->_hi_us = now_us;
-			/* refused at what passed before: jitter, luck or a
-			 * change of the limit */
-			if(rl->_trial <= rl->_lo)
+			/* refused at what passed before, soon: luck or a
+			 * change of the limit; after a long cruise, a hiccup
+			 * (a loaded machine stalls for tens of ms, which no
+			 * small margin absorbs): let it be */
+			if(rl->_trial <= rl->_lo &&
+			   rl->_trial_ok < B1_CRUISE_OK)
 				rl->_lo = LO_BACKOFF * at;
 			start_trial(rl, now_us);
 		}

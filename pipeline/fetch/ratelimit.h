@@ -64,12 +64,14 @@
  * passed (lo, as the server saw our gaps) and the slowest refused (hi: the
  * cap, or the gap to the previous request when slower, since R < 1 / that
  * gap for any bucket). A rate passes after 4 requests accepted over 2.5 of
- * its gaps; the next try is the geometric middle while hi / lo >= 1.05
+ * its gaps; the next try is the geometric middle while hi / lo >= 1.03
  * (BRACKET), then 99% of lo is kept (what passed may have passed just at
- * the edge); refused there (jitter, luck, a change of the limit), lo
- * becomes 98.5% of the rate refused. The gaps are
+ * the edge); refused there within 64 requests (luck, a change of the
+ * limit), lo becomes 99% of the rate refused, while a 429 after a longer
+ * cruise is taken for a hiccup (a loaded machine stalls for tens of ms,
+ * which no small margin absorbs) and changes nothing. The gaps are
  * stretched by 1.5 times the round trip's variation (RFC 6298's RTTVAR: the
- * server sees them give or take the path's jitter; at most 2% longer, so
+ * server sees them give or take the path's jitter; at most 1% longer, so
  * that one slow answer does not slow every gap for long), and under
  * --rate below
  * 50/s, where the burst is not known, by 1%: a one-request bucket at the
