@@ -20,7 +20,7 @@
 #define B1_CRUISE_OK 64         /* a 429 after this many passed: noise */
 #define B1_JITTER 1.5           /* gaps longer by this * rttvar ... */
 #define B1_JITTER_MAX 0.01      /* ... up to this share of the gap */
-#define B1_SLACK 0.01           /* --rate, burst not known: gaps longer
+#define B1_SLACK 0.02           /* --rate, burst not known: gaps longer
 				   by this share ... */
 #define B1_SLACK_BELOW 50.0     /* ... below this rate (req/s) */
 #define REPROBE_US (30 * SEC)   /* cruising: hi drifts up after this */

@@ -74,7 +74,7 @@
  * server sees them give or take the path's jitter; at most 1% longer, so
  * that one slow answer does not slow every gap for long), and under
  * --rate below
- * 50/s, where the burst is not known, by 1%: a one-request bucket at the
+ * 50/s, where the burst is not known, by 2%: a one-request bucket at the
  * same rate then never sees a gap below 1/R. hi drifts up 2% per 30 s
  * without a 429 (a drift refused doubles that, up to 240 s), so that a
  * cruise probes again now and then.

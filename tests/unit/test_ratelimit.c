@@ -100,9 +100,9 @@ static void check_fixed(double rate, int64_t late_us)
 	assert_true(max_in_window(times, n, 100000) <=
 		    (size_t)(rate / 10 + burst));
 	assert_true((double)n <= rate * seconds + burst);
-	/* and the rate is reached (below 50/s less the 1% of slack that
+	/* and the rate is reached (below 50/s less the 2% of slack that
 	 * keeps a one-request bucket from seeing a gap below 1/R) */
-	assert_true((double)n >= 0.98 * rate * seconds);
+	assert_true((double)n >= (rate < 50 ? 0.97 : 0.98) * rate * seconds);
 	free(times);
 }
 
@@ -125,7 +125,7 @@ static void test_fixed_per_minute(void **state)
 
 	(void)state;
 	assert_true(max_in_window(times, n, 60000000) <= 501);
-	assert_true(n >= 1480);
+	assert_true(n >= 1460);
 	for(size_t i = 1; i < n; i++)
 		assert_true(times[i] - times[i - 1] >= 120000);
 	free(times);
@@ -142,11 +142,11 @@ static void test_fixed_cap_reported(void **state)
 	ratelimit_init(&rl, 20, 5);
 	assert_true(ratelimit_cap(&rl) == 20);
 	assert_int_equal(ratelimit_shape(&rl), RATELIMIT_UNKNOWN);
-	/* one token at start, then 50 ms per token, 1% slack below 50/s */
+	/* one token at start, then 50 ms per token, 2% slack below 50/s */
 	ratelimit_take(&rl, 10);
 	w = ratelimit_wait_us(&rl, 10);
-	assert_true(w > 50000 && w <= 50501);
-	assert_int_equal(ratelimit_wait_us(&rl, 10 + 50501), 0);
+	assert_true(w > 50000 && w <= 51001);
+	assert_int_equal(ratelimit_wait_us(&rl, 10 + 51001), 0);
 	/* without --rate: no cap to report until a 429 (the slow start's
 	 * pacing is not a cap the user set) */
 	ratelimit_init(&rl, 0, 5);
