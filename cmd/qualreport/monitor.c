@@ -85,9 +85,7 @@ static void write_metrics(struct monitor *m, const struct cli *cli,
 	mr.ntenants = sizeof(tenants) / sizeof(tenants[0]);
 	mr.requests = codes;
 	mr.nrequests = n;
-	/* TODO(lead): the time the pool paused on Retry-After, once the fetch
-	 * engine counts it (another helper adds the counter to fetch_stats) */
-	mr.throttled_s = 0;
+	mr.throttled_s = (double)res->fetch.throttled_us / 1e6;
 	if(metrics_write(cli->metrics, &mr, &err))
 		log_warn("metrics not written: %s", err.msg);
 	else

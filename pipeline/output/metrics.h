@@ -19,7 +19,8 @@
  *   qualreport_requests_total{code="..."}       counter, HTTP status of
  *       each attempt ("0": no answer: timeout, refused, dropped)
  *   qualreport_throttled_seconds_total          counter, time the fetch
- *       pool spent paused on the API's Retry-After
+ *       pool spent paused for the API's quota (a 429's Retry-After, or a
+ *       window's budget sent: fetch_stats.throttled_us)
  *
  * The counters count this run's requests: each run starts them again,
  * which Prometheus sees as a counter reset.
