@@ -815,18 +815,12 @@ static void quota_tick(void *ctx, const struct fetch_stats *st)
 		max_resume_ms = st->resume_in_ms;
 }
 
-/* Partner Center's 429 body without Retry-After: its "Try again in 2
- * seconds" is the tenant's wait, and a spent quota's for the whole pool. */
-static const struct action seq_spent[] = {
-	{ACT_ANSWER, 429, "{\"statusCode\":429,\"message\":\"Rate limit is "
-			  "exceeded. Try again in 2 seconds.\"}", NULL, 0, 0},
-	{ACT_ANSWER, 200, "[]", NULL, 0, 0},
-};
-
+/* fetch-fixtures/spent-quota.json: Partner Center's 429 body without
+ * Retry-After; its "Try again in 2 seconds" is the tenant's wait, and a
+ * spent quota's for the whole pool. */
 static void test_quota_pause(void **state)
 {
 	struct run r;
-	struct script sc[1];
 	struct server *s;
 	struct fetch_config cfg;
 	struct fetch_stats st;
@@ -838,8 +832,7 @@ static void test_quota_pause(void **state)
 
 	(void)state;
 	run_init(&r, 12);
-	sc[0] = (struct script){r.tenants[3], seq_spent, 2};
-	s = server_start(sc, 1, 0, 0);
+	s = server_start("spent-quota.json", 0, 0);
 	base_config(&cfg, s, a);
 	max_resume_ms = 0;
 	assert_int_equal(fetch_run(&cfg, next_job, job_done, quota_tick, &r,
