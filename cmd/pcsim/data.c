@@ -150,6 +150,7 @@ static enum pl_status parse_answer(struct json_object *o,
 
 	a->status = 200;
 	a->latency_ms = -1;
+	a->cut_after = -1;
 	if(!json_object_is_type(o, json_type_object))
 		return pl_fail(err, PL_EUSAGE, "%s: an answer must be an "
 			       "object", where);
@@ -204,6 +205,14 @@ static enum pl_status parse_answer(struct json_object *o,
 				return pl_fail(err, PL_EUSAGE, "%s: \"drop\" "
 					       "must be true or false", where);
 			a->drop = json_object_get_boolean(v);
+		} else if(!strcmp(k, "cut_after")) {
+			int64_t n = json_object_get_int64(v);
+
+			if(!json_object_is_type(v, json_type_int) || n < 0)
+				return pl_fail(err, PL_EUSAGE, "%s: "
+					       "\"cut_after\" must be an "
+					       "integer >= 0", where);
+			a->cut_after = (long)n;
 		} else if(!strcmp(k, "latency_ms")) {
 			int64_t ms = json_object_get_int64(v);
 

@@ -11,6 +11,9 @@
  *    "headers": {"Retry-After": "2"},  extra headers; a Content-Type
  *                                here replaces application/json
  *    "drop": true,               close the connection, no answer
+ *    "cut_after": N,             send the headers (Content-Length of the
+ *                                whole body) and N body bytes, then
+ *                                close: an answer cut off mid-body
  *    "latency_ms": N}            delay instead of --latency-ms/jitter
  *
  * No body gives an empty one. Keys starting with "_" are comments, at the
@@ -41,6 +44,7 @@ struct data_answer {
 	size_t nheaders;
 	int has_content_type;   /* headers set Content-Type */
 	int drop;
+	long cut_after;         /* -1: the whole body */
 	long latency_ms;        /* -1: the server's latency and jitter */
 };
 

@@ -279,6 +279,51 @@ static enum auth check_auth(struct server *s, struct MHD_Connection *c,
 	return AUTH_DENIED;
 }
 
+/* An answer cut off mid-body: the first cut bytes of the scripted body
+ * (borrowed from the data set, which outlives the server), then an error
+ * that makes MHD close the connection. */
+struct cut_body {
+	const char *data;
+	size_t len, cut;
+};
+
+static ssize_t read_cut(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct cut_body *c = cls;
+	size_t n;
+
+	if(pos >= c->cut)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	n = c->cut - (size_t)pos;
+	if(n > max)
+		n = max;
+	memcpy(out, c->data + pos, n);
+	return (ssize_t)n;
+}
+
+static int cut_response(struct req *r, const struct data_answer *a)
+{
+	struct cut_body *c = malloc(sizeof(*c));
+
+	if(!c)
+		return -1;
+	c->data = a->body ? a->body : "";
+	c->len = a->body_len;
+	c->cut = (size_t)a->cut_after < a->body_len ? (size_t)a->cut_after
+						    : a->body_len;
+	r->resp = MHD_create_response_from_callback(c->len, 4096, read_cut, c,
+						    free);
+	if(!r->resp) {
+		free(c);
+		return -1;
+	}
+	r->status = (unsigned)a->status;
+	if(!a->has_content_type)
+		MHD_add_response_header(r->resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"application/json");
+	return 0;
+}
+
 /* The scripted answer a, with the API headers and a's own. */
 static int scripted_reply(struct req *r, const struct data_answer *a)
 {
@@ -286,10 +331,15 @@ static int scripted_reply(struct req *r, const struct data_answer *a)
 		r->drop = 1;
 		return 0;
 	}
-	if(make_response(r, (unsigned)a->status, a->body ? a->body : "",
-			 a->body_len,
-			 a->has_content_type ? NULL : "application/json"))
+	if(a->cut_after >= 0) {
+		if(cut_response(r, a))
+			return -1;
+	} else if(make_response(r, (unsigned)a->status,
+				a->body ? a->body : "", a->body_len,
+				a->has_content_type ? NULL
+						    : "application/json")) {
 		return -1;
+	}
 	for(size_t i = 0; i < a->nheaders; i++)
 		MHD_add_response_header(r->resp, a->headers[i].name,
 					a->headers[i].value);
