@@ -22,7 +22,7 @@
 /* Longest API error text kept (the API caps description at 1024). */
 #define API_TEXT_MAX 1024
 /* Room for any reason norm composes itself. */
-#define WHY_MAX 128
+#define WHY_MAX NORM_WHY_MAX
 /* Longer than any RFC 3339 date-time norm_date converts. */
 #define DATE_MAX 64
 
@@ -165,10 +165,10 @@ static const char *type_word(struct json_object *o)
  * for JSON null). A body that is not one JSON value leaves why (WHY_MAX
  * bytes, else "") with a short, printable reason. PL_ENOMEM when the
  * tokener cannot be allocated. A body of only white space and comments
- * is "empty".
+ * is "empty"; one over max bytes is not parsed.
  */
-static enum pl_status parse_body(const char *body, size_t len,
-				 struct json_object **out, char *why)
+static enum pl_status parse_limited(const char *body, size_t len, size_t max,
+				    struct json_object **out, char *why)
 {
 	struct json_tokener *tok = NULL;
 	struct json_object *obj = NULL;
@@ -178,8 +178,9 @@ static enum pl_status parse_body(const char *body, size_t len,
 
 	*out = NULL;
 	why[0] = '\0';
-	if(len > NORM_MAX_BODY) {
-		snprintf(why, WHY_MAX, "body larger than 8 MiB");
+	if(len > max) {
+		snprintf(why, WHY_MAX, "body larger than %zu MiB",
+			 max / (1024 * 1024));
 		return PL_OK;
 	}
 	if(len >= sizeof(bom) && !memcmp(body, bom, sizeof(bom)))
@@ -236,6 +237,25 @@ out:
 	json_object_put(obj);
 	json_tokener_free(tok);
 	return PL_OK;
+}
+
+static enum pl_status parse_body(const char *body, size_t len,
+				 struct json_object **out, char *why)
+{
+	return parse_limited(body, len, NORM_MAX_BODY, out, why);
+}
+
+enum pl_status norm_parse_json(const char *body, size_t len, size_t max,
+			       struct json_object **out,
+			       char why[NORM_WHY_MAX])
+{
+	enum pl_status st = parse_limited(body, len, max, out, why);
+
+	if(st) {
+		snprintf(why, WHY_MAX, "out of memory");
+		return st;
+	}
+	return why[0] ? PL_EFORMAT : PL_OK;
 }
 
 /* The member of object o whose key equals name ignoring case, or NULL. */

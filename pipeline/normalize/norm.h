@@ -55,6 +55,10 @@
 
 /* Bodies larger than this are not parsed: the tenant gets an Error row. */
 #define NORM_MAX_BODY (8u * 1024u * 1024u)
+/* Room for any reason norm writes. */
+#define NORM_WHY_MAX 128
+
+struct json_object;
 
 /*
  * Normalize an HTTP answer. body need not be NUL-terminated.
@@ -93,5 +97,19 @@ bool norm_date(const char *in, char *out, size_t outlen);
  */
 enum pl_status norm_api_error(const char *body, size_t len, char **text,
 			      struct pl_err *err);
+
+/*
+ * The tolerant JSON reader the normalizer uses, for other API bodies (the
+ * customer listing's pages): exactly len bytes (need not be NUL-
+ * terminated), a leading BOM skipped, json-c's non-strict grammar
+ * (trailing commas, // and block comments), UTF-8 validated, at most 64
+ * levels deep; a body over max bytes is not parsed. PL_OK and *out (NULL
+ * for JSON null; the caller puts it); PL_EFORMAT with a short printable
+ * reason in why ("truncated JSON", "malformed JSON: ... at offset N
+ * near '...'", "unexpected body: empty"); PL_ENOMEM.
+ */
+enum pl_status norm_parse_json(const char *body, size_t len, size_t max,
+			       struct json_object **out,
+			       char why[NORM_WHY_MAX]);
 
 #endif
