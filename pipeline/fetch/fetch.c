@@ -4,7 +4,8 @@
  * uv_run (see run()):
  *
  *   fill   start attempts up to the cap, due retries first (make_request:
- *          how a job becomes a request)
+ *          how a job, a tenant or a page of the customer list, becomes a
+ *          request)
  *   poll   wait for socket events up to the next deadline (loop.h)
  *   drain  curl_multi_socket_action on each ready socket and on libcurl's
  *          timer when due, then curl_multi_info_read: attempt_done()
@@ -108,6 +109,9 @@ struct xfer {
 	struct job *job;          /* NULL when idle */
 	struct curl_slist *headers;
 	struct curl_slist *rid;   /* the MS-RequestId line, patched */
+	/* A page's own header lines, linked after rid while it is in
+	 * flight (the shared lines are not copied per page). */
+	struct curl_slist *extra;
 	int has_headers;
 	unsigned header_gen;      /* token generation in the headers */
 	struct buf body;          /* NORM_MAX_BODY at most */
@@ -156,6 +160,7 @@ struct fetch_engine {
 
 	char *url;                /* base + PATH_PREFIX + tenant + SUFFIX */
 	size_t url_tenant;        /* offset of the tenant in url */
+	struct buf page_url;      /* base + a page's path */
 	long timeout_ms;
 	long connect_timeout_ms;
 	struct fetch_stats st;
@@ -277,8 +282,19 @@ static enum pl_status xfer_create(struct fetch_engine *e, struct xfer *x)
 	return PL_OK;
 }
 
+/* A page's header lines off the slot's list. */
+static void unlink_extra(struct xfer *x)
+{
+	if(!x->extra)
+		return;
+	x->rid->next = NULL;
+	curl_slist_free_all(x->extra);
+	x->extra = NULL;
+}
+
 static void xfer_release(struct fetch_engine *e, struct xfer *x)
 {
+	unlink_extra(x);
 	x->job = NULL;
 	/* one huge answer must not pin megabytes per slot for the run */
 	buf_trim(&x->body, BODY_KEEP);
@@ -351,14 +367,46 @@ nomem:
 	return pl_fail(e->err, PL_ENOMEM, "out of memory");
 }
 
+/* What a job is called in request IDs and log lines. */
+static const char *job_name(const struct job *j)
+{
+	return j->in.kind == FETCH_PAGE ? j->in.label : j->in.tenant_id;
+}
+
+/* A page's URL (base + path) in e->page_url and its header lines in
+ * x->extra, not linked yet. */
+static enum pl_status page_request(struct fetch_engine *e, struct xfer *x,
+				   const struct job *j)
+{
+	struct curl_slist *extra = NULL, *grown;
+	size_t blen = e->url_tenant - strlen(PATH_PREFIX);
+
+	buf_reset(&e->page_url);
+	if(buf_add(&e->page_url, e->url, blen) ||
+	   buf_addstr(&e->page_url, j->in.path))
+		return pl_fail(e->err, PL_ENOMEM, "out of memory");
+	for(size_t i = 0; i < j->in.nheaders; i++) {
+		grown = curl_slist_append(extra, j->in.headers[i]);
+		if(!grown) {
+			curl_slist_free_all(extra);
+			return pl_fail(e->err, PL_ENOMEM, "out of memory");
+		}
+		extra = grown;
+	}
+	x->extra = extra;
+	return PL_OK;
+}
+
 /*
  * How a job becomes a request: the one place that knows the API's URL
- * and header lines. GET {base}/v1/customers/{tenant}/qualifications with
- * Authorization: Bearer (when there are credentials), Accept,
- * MS-CorrelationId and an MS-RequestId that is fresh after each answer
- * (ids.h). The header list is rebuilt only when the token changes and is
- * otherwise patched in place, like the URL. On failure the slot is as
- * the caller gave it, ready for another try.
+ * and header lines. A tenant: GET {base}/v1/customers/{tenant}/
+ * qualifications; a page: GET {base}{path} with its own header lines
+ * after the shared ones. Both with Authorization: Bearer (when there are
+ * credentials), Accept, MS-CorrelationId and an MS-RequestId that is
+ * fresh after each answer (ids.h, named by the tenant or the page's
+ * label). The shared header list is rebuilt only when the token changes
+ * and is otherwise patched in place, like the tenant URL. On failure the
+ * slot is as the caller gave it, ready for another try.
  */
 static enum pl_status make_request(struct fetch_engine *e, struct xfer *x,
 				   struct job *j)
@@ -375,13 +423,22 @@ static enum pl_status make_request(struct fetch_engine *e, struct xfer *x,
 		gen = auth_generation(cfg->auth);
 	}
 	st = build_headers(e, x, token, gen);
+	if(!st && j->in.kind == FETCH_PAGE)
+		st = page_request(e, x, j);
 	if(st)
 		return st;
 	j->gen = gen;
-	ids_request_id(cfg->correlation_id, j->in.tenant_id, j->answers,
+	ids_request_id(cfg->correlation_id, job_name(j), j->answers,
 		       j->request_id);
 	memcpy(x->rid->data + strlen(RID_HEADER), j->request_id,
 	       GUID_STR_LEN);
+	x->rid->next = x->extra;
+	/* set every time: the slot's last request may have been a page */
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+	if(j->in.kind == FETCH_PAGE) {
+		curl_easy_setopt(x->easy, CURLOPT_URL, e->page_url.data);
+		return PL_OK;
+	}
 	memcpy(e->url + e->url_tenant, j->in.tenant_id, GUID_STR_LEN);
 	curl_easy_setopt(x->easy, CURLOPT_URL, e->url);
 	return PL_OK;
@@ -412,6 +469,8 @@ static enum pl_status start_attempt(struct fetch_engine *e, struct job *j,
 	j->sent_us = now;
 	x->job = j;
 	buf_reset(&x->body);
+	x->body.limit = j->in.kind == FETCH_PAGE ? FETCH_PAGE_MAX_BODY
+						 : NORM_MAX_BODY;
 	x->too_big = 0;
 	x->nomem = 0;
 	x->retry_after_ms = -1;
@@ -430,7 +489,8 @@ static enum pl_status start_attempt(struct fetch_engine *e, struct job *j,
 	if(e->in_flight > e->st.max_in_flight)
 		e->st.max_in_flight = e->in_flight;
 	if(log_enabled(LOG_DEBUG))
-		log_debug("GET %s (attempt %u)", e->url, j->attempts);
+		log_debug("GET %s (attempt %u)", j->in.kind == FETCH_PAGE ?
+			  e->page_url.data : e->url, j->attempts);
 	return PL_OK;
 }
 
@@ -443,6 +503,31 @@ static bool is_canonical_tenant(const char *t)
 		if(!isxdigit((unsigned char)t[i]) && t[i] != '-')
 			return false;
 	return i == GUID_STR_LEN;
+}
+
+/* No byte of s ends a header line or breaks a URL: the caller's page
+ * path and header lines are checked, not trusted. */
+static bool is_clean(const char *s, bool is_url)
+{
+	for(; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if(c < 0x20 ? !(c == '\t' && !is_url)
+			    : c == 0x7f || (is_url && (c == ' ' || c >= 0x80)))
+			return false;
+	}
+	return true;
+}
+
+static bool is_sound_page(const struct fetch_job *in)
+{
+	if(!in->path || in->path[0] != '/' || !is_clean(in->path, true) ||
+	   !in->label || !*in->label || (in->nheaders && !in->headers))
+		return false;
+	for(size_t i = 0; i < in->nheaders; i++)
+		if(!in->headers[i] || !is_clean(in->headers[i], false))
+			return false;
+	return true;
 }
 
 /* ---- answers: what the end of an attempt means ----------------------- */
@@ -470,7 +555,8 @@ static enum pl_status finish(struct fetch_engine *e, struct xfer *x,
 
 	memset(&r, 0, sizeof(r));
 	r.seq = j->in.seq;
-	r.tenant_id = j->in.tenant_id;
+	r.kind = j->in.kind;
+	r.tenant_id = job_name(j);
 	r.http_status = j->last_status;
 	r.attempts = j->attempts;
 	memcpy(r.request_id, j->request_id, sizeof(r.request_id));
@@ -480,8 +566,9 @@ static enum pl_status finish(struct fetch_engine *e, struct xfer *x,
 	}
 	r.failure = failure;
 	if(log_enabled(LOG_DEBUG))
-		log_debug("tenant %s done: HTTP %ld, %u attempts%s%s",
-			  j->in.tenant_id, j->last_status, j->attempts,
+		log_debug("%s%s done: HTTP %ld, %u attempts%s%s",
+			  j->in.kind == FETCH_PAGE ? "" : "tenant ",
+			  job_name(j), j->last_status, j->attempts,
 			  failure ? ": " : "", failure ? failure : "");
 	st = e->done(e->ctx, &r, e->err);
 	e->st.done++;
@@ -628,8 +715,9 @@ static enum pl_status attempt_done(struct fetch_engine *e, CURLMsg *msg,
 		log_quota(e, now, wait_ms);
 	}
 	if(log_enabled(LOG_DEBUG))
-		log_debug("tenant %s attempt %u: HTTP %ld%s%s",
-			  j->in.tenant_id, j->attempts, status,
+		log_debug("%s%s attempt %u: HTTP %ld%s%s",
+			  j->in.kind == FETCH_PAGE ? "" : "tenant ",
+			  job_name(j), j->attempts, status,
 			  res ? ", " : "", res ? curl_easy_strerror(res) : "");
 	if(res == CURLE_OUT_OF_MEMORY) {
 		xfer_release(e, x);
@@ -637,7 +725,9 @@ static enum pl_status attempt_done(struct fetch_engine *e, CURLMsg *msg,
 		return pl_fail(e->err, PL_ENOMEM, "out of memory");
 	}
 	if(x->too_big)
-		return finish(e, x, j, 0, "body larger than 8 MiB");
+		return finish(e, x, j, 0, j->in.kind == FETCH_PAGE
+			      ? "body larger than 64 MiB"
+			      : "body larger than 8 MiB");
 	if(res != CURLE_OK) {
 		if(outcome_is_permanent(res)) {
 			describe_failure(e, x, res, j->attempts, why,
@@ -738,6 +828,7 @@ static enum pl_status engine_init(struct fetch_engine *e,
 	}
 	ratelimit_init(&e->rl, cfg->rate, now_mono_us());
 	e->curl_due_us = -1;
+	buf_init(&e->page_url, 0);
 
 	blen = strlen(cfg->base_url);
 	while(blen && cfg->base_url[blen - 1] == '/')
@@ -800,6 +891,7 @@ static void engine_release(struct fetch_engine *e)
 		if(x->job)
 			curl_multi_remove_handle(e->multi, x->easy);
 		curl_easy_cleanup(x->easy);
+		unlink_extra(x);
 		wipe_headers(x);
 		buf_release(&x->body);
 	}
@@ -818,6 +910,7 @@ static void engine_release(struct fetch_engine *e)
 	free(e->xfers);
 	free(e->idle);
 	free(e->url);
+	buf_release(&e->page_url);
 	if(e->curl_inited)
 		curl_global_cleanup();
 }
@@ -892,12 +985,16 @@ static enum pl_status fill(struct fetch_engine *e, int64_t now,
 				break;
 			}
 			j->in.tenant_id[GUID_STR_LEN] = '\0';
-			if(!is_canonical_tenant(j->in.tenant_id)) {
+			if(j->in.kind == FETCH_PAGE ? !is_sound_page(&j->in)
+			   : !is_canonical_tenant(j->in.tenant_id)) {
 				job_put(e, j);
 				return pl_fail(e->err, PL_EINTERNAL,
 					       "job %llu has no canonical "
-					       "tenant ID",
-					       (unsigned long long)j->in.seq);
+					       "%s",
+					       (unsigned long long)j->in.seq,
+					       j->in.kind == FETCH_PAGE
+					       ? "page path or header"
+					       : "tenant ID");
 			}
 		}
 		st = start_attempt(e, j, now);

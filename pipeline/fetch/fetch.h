@@ -12,9 +12,21 @@
  * or the "Try again in N seconds" of a 429's body, expires), and hands
  * each tenant's final answer to the caller (done), exactly once per job.
  *
- * Requests: GET {base_url}/v1/customers/{tenant}/qualifications with
- * Authorization: Bearer, Accept: application/json, MS-CorrelationId,
- * MS-RequestId (ids.h), User-Agent: qualreport/VERSION. Connections are
+ * Two kinds of job share the loop, the connections, the retries and the
+ * one rate control (both count against the partner's quota):
+ *   FETCH_TENANT  GET {base_url}/v1/customers/{tenant}/qualifications
+ *   FETCH_PAGE    GET {base_url}{path}: a page of the customer list
+ *                 (source_listing.c), with the extra header lines the
+ *                 previous page asked for (MS-ContinuationToken)
+ * Both carry Authorization: Bearer, Accept: application/json,
+ * MS-CorrelationId, MS-RequestId (ids.h; a page's is derived from its
+ * label), User-Agent: qualreport/VERSION. A page's answer goes back to
+ * the caller like a tenant's (done), who reads it as a page instead of
+ * normalizing it; its body may be up to FETCH_PAGE_MAX_BODY. Which job
+ * goes first is the caller's: next() is asked after due retries, so a
+ * caller that hands out a due page before new tenants keeps the list
+ * from being starved, and one page at a time keeps it from starving the
+ * fetches. Connections are
  * reused; HTTP/2 is used where the server offers it over TLS. Every
  * handle gets httpopt.h's hardening (TLS peer and host verification
  * always on, http/https only, no redirects); http:// is accepted only for
@@ -40,6 +52,8 @@
 #define FETCH_MAX_CONCURRENCY 1024
 /* by_status slots: every three-digit HTTP status, and 0 for no answer */
 #define FETCH_STATUS_SLOTS 1000
+/* A page of the customer list is read up to this size. */
+#define FETCH_PAGE_MAX_BODY (64u * 1024u * 1024u)
 
 struct fetch_config {
 	const char *base_url;      /* no trailing slash needed */
@@ -59,28 +73,46 @@ struct fetch_config {
 	uint64_t seed;             /* jitter RNG seed; 0 = from the clock */
 };
 
-struct fetch_job {
-	uint64_t seq;                      /* caller's index, echoed back */
-	char tenant_id[GUID_STR_LEN + 1];  /* canonical */
+enum fetch_kind {
+	FETCH_TENANT = 0,  /* a tenant's qualifications */
+	FETCH_PAGE         /* a page of the customer list */
 };
 
-/* A tenant's final outcome, borrowed for the duration of done(). */
+struct fetch_job {
+	uint64_t seq;                      /* caller's index, echoed back */
+	enum fetch_kind kind;
+	char tenant_id[GUID_STR_LEN + 1];  /* FETCH_TENANT: canonical */
+	/*
+	 * FETCH_PAGE: the path and query under base_url to GET
+	 * ("/v1/customers?size=500"; only URL characters, starting with
+	 * '/'), header lines to send besides the engine's ("Name: value",
+	 * no CR or LF), and a name for the page's MS-RequestId and the log
+	 * ("customers page 3"). Borrowed until done() for this job returns.
+	 */
+	const char *path;
+	const char *const *headers;
+	size_t nheaders;
+	const char *label;
+};
+
+/* A job's final outcome, borrowed for the duration of done(). */
 struct fetch_result {
 	uint64_t seq;
-	const char *tenant_id;
+	enum fetch_kind kind;
+	const char *tenant_id;   /* a page: its label */
 	long http_status;        /* last HTTP status; 0 when none */
 	unsigned attempts;       /* requests made */
 	char request_id[GUID_STR_LEN + 1]; /* of the last attempt */
 	const char *body;        /* last body, NUL-terminated; NULL if none */
 	size_t body_len;
 	/* NULL when an HTTP answer was received and used; else why the
-	 * tenant failed: "timeout after 30 s (6 attempts)", "connection
+	 * job failed: "timeout after 30 s (6 attempts)", "connection
 	 * refused", "body larger than 8 MiB", ... */
 	const char *failure;
 };
 
 struct fetch_stats {
-	uint64_t done;           /* tenants finished */
+	uint64_t done;           /* jobs finished (tenants and pages) */
 	uint64_t requests;       /* attempts started */
 	uint64_t retries;        /* attempts that were retries */
 	uint64_t throttled;      /* 429 answers */
@@ -106,7 +138,7 @@ enum fetch_next {
 	FETCH_NO_MORE  /* there will be no more jobs */
 };
 typedef enum fetch_next (*fetch_next_fn)(void *ctx, struct fetch_job *job);
-/* A tenant is finished. A non-OK return stops the run with that status. */
+/* A job is finished. A non-OK return stops the run with that status. */
 typedef enum pl_status (*fetch_done_fn)(void *ctx,
 					const struct fetch_result *res,
 					struct pl_err *err);
