@@ -77,6 +77,8 @@ struct csvin {
 	char delim;
 	unsigned column;            /* 1-based */
 	char *column_name;
+	unsigned name_col;          /* want_names: 0 = none */
+	unsigned domain_col;
 	int has_header;
 	int header_done;            /* first non-blank record went by */
 
@@ -97,6 +99,8 @@ struct csvin {
 	bool held_in_quotes;        /* ... and is inside its quotes */
 	bool field_too_long;        /* the held field that ends next was */
 	struct buf cell;            /* tenant cell, at most CELL_MAX bytes */
+	struct buf cust_name;       /* want_names: the record's name cell */
+	struct buf cust_domain;     /* and its domain cell */
 	int nomem, overrun;
 
 	/* The completed record or blank line waiting for csvin_next(). */
@@ -141,6 +145,9 @@ struct detect {
 static const char *const known_headers[] = {
 	"customertenantid", "tenantid", "customerid", "microsoftid", "id"
 };
+/* --customers: company-name and domain columns, in priority order. */
+static const char *const name_headers[] = {"companyname", "company", "name"};
+static const char *const domain_headers[] = {"domain"};
 
 static bool is_space(unsigned char c)
 {
@@ -448,6 +455,48 @@ static unsigned find_name(const struct detect *d, const char *want)
 	return 0;
 }
 
+/* The first of names (normalized) that names a header cell other than
+ * the tenant column; 0 when none does. */
+static unsigned find_other(const struct csvin *in, const struct detect *d,
+			   const char *const *names, size_t n)
+{
+	for(size_t k = 0; k < n; k++) {
+		char norm[NAME_KEEP + 1];
+
+		for(size_t j = 0; j < d->nnames; j++) {
+			const struct name *nm = &d->names[j];
+
+			if(nm->cut || j + 1 == in->column)
+				continue;
+			if(normalize(d->text.data + nm->off, nm->len, norm,
+				     sizeof(norm)) >= 0 &&
+			   !strcmp(norm, names[k]))
+				return (unsigned)j + 1;
+		}
+	}
+	return 0;
+}
+
+/* --customers: the columns that carry each tenant's name and domain. */
+static enum pl_status choose_name_columns(struct csvin *in,
+					  const struct detect *d,
+					  struct pl_err *err)
+{
+	if(in->has_header) {
+		in->name_col = find_other(in, d, name_headers,
+					  sizeof(name_headers) /
+					  sizeof(name_headers[0]));
+		in->domain_col = find_other(in, d, domain_headers,
+					    sizeof(domain_headers) /
+					    sizeof(domain_headers[0]));
+	}
+	if(in->name_col || in->domain_col)
+		return PL_OK;
+	return pl_fail(err, PL_EUSAGE, "--customers: %s has no company-name "
+		       "or domain column (looked for a header named "
+		       "companyName, Company, Name or domain)", in->name);
+}
+
 static enum pl_status use_number(struct csvin *in, const struct detect *d,
 				 const char *opt, const char *digits,
 				 size_t ndigits, struct pl_err *err)
@@ -555,7 +604,8 @@ static enum pl_status use_auto(struct csvin *in, const struct detect *d,
 }
 
 static enum pl_status choose_column(struct csvin *in, const struct detect *d,
-				    const char *opt, struct pl_err *err)
+				    const char *opt, bool want_names,
+				    struct pl_err *err)
 {
 	enum pl_status st;
 	size_t b, e;
@@ -582,7 +632,7 @@ static enum pl_status choose_column(struct csvin *in, const struct detect *d,
 		if(!in->column_name)
 			return pl_fail(err, PL_ENOMEM, "out of memory");
 	}
-	return PL_OK;
+	return want_names ? choose_name_columns(in, d, err) : PL_OK;
 }
 
 static enum pl_status detect_feed(struct csvin *in, struct csv_parser *p,
@@ -603,7 +653,7 @@ static enum pl_status detect_feed(struct csvin *in, struct csv_parser *p,
 /* Read the look-ahead, detect delimiter, column and header; leaves
  * in->pos after the BOM for the replay. */
 static enum pl_status detect(struct csvin *in, const char *opt,
-			     struct pl_err *err)
+			     bool want_names, struct pl_err *err)
 {
 	struct csv_parser p;
 	struct detect *d;
@@ -654,7 +704,7 @@ static enum pl_status detect(struct csvin *in, const char *opt,
 			st = pl_fail(err, PL_ENOMEM, "out of memory");
 	}
 	if(!st)
-		st = choose_column(in, d, opt, err);
+		st = choose_column(in, d, opt, want_names, err);
 	csv_free(&p);
 	detect_free(d);
 	return st;
@@ -677,6 +727,14 @@ static void cell_cb(void *s, size_t len, void *data)
 			in->nomem = 1;
 		in->cell_too_long = in->field_too_long || len > CELL_MAX;
 	}
+	if(in->nf == in->name_col || in->nf == in->domain_col) {
+		struct buf *b = in->nf == in->name_col ? &in->cust_name
+						       : &in->cust_domain;
+
+		buf_reset(b);
+		if(buf_add(b, s, len < CELL_MAX ? len : CELL_MAX))
+			in->nomem = 1;
+	}
 	in->field_too_long = false;
 }
 
@@ -693,6 +751,8 @@ static void row_cb(int c, void *data)
 		in->ready_line = in->rec_line;
 	} else if(!in->header_done && in->has_header) {
 		in->header_done = 1;
+		buf_reset(&in->cust_name);
+		buf_reset(&in->cust_domain);
 	} else {
 		in->header_done = 1;
 		in->ready = READY_RECORD;
@@ -886,6 +946,8 @@ static enum pl_status open_stream(FILE *fp, int own, const char *name,
 	in->on_bytes = opt->on_bytes;
 	in->on_bytes_ctx = opt->on_bytes_ctx;
 	in->at_line_start = 1;
+	buf_init(&in->cust_name, 0);
+	buf_init(&in->cust_domain, 0);
 	in->name = strdup(name);
 	if(!in->name) {
 		st = pl_fail(err, PL_ENOMEM, "out of memory");
@@ -899,7 +961,7 @@ static enum pl_status open_stream(FILE *fp, int own, const char *name,
 			     strerror(EISDIR));
 		goto out;
 	}
-	st = detect(in, opt->column, err);
+	st = detect(in, opt->column, opt->want_names, err);
 	if(st)
 		goto out;
 	if(csv_init(&in->parser, 0)) {
@@ -988,6 +1050,10 @@ static enum pl_status deliver(struct csvin *in, struct csvin_event *ev,
 			       "%s: %s", ev->line, in->name, why.msg);
 	ev->value = NULL;
 	ev->value_len = 0;
+	if(in->name_col)
+		ev->name = in->cust_name.data;
+	if(in->domain_col)
+		ev->domain = in->cust_domain.data;
 	if(added) {
 		ev->kind = CSVIN_TENANT;
 		in->counts.tenants++;
@@ -1007,6 +1073,9 @@ enum pl_status csvin_next(struct csvin *in, struct csvin_event *ev,
 	enum pl_status st;
 
 	memset(ev, 0, sizeof(*ev));
+	/* the last event's cells are not this record's */
+	buf_reset(&in->cust_name);
+	buf_reset(&in->cust_domain);
 	if(in->failed)
 		return pl_fail(err, in->failed, "%s", in->fail.msg);
 	while(!in->ready) {
@@ -1059,6 +1128,8 @@ void csvin_free(struct csvin *in)
 	buf_release(&in->raw);
 	buf_release(&in->cell);
 	free(in->column_name);
+	buf_release(&in->cust_name);
+	buf_release(&in->cust_domain);
 	free(in->name);
 	free(in);
 }

@@ -31,6 +31,7 @@
 #ifndef QR_CSVIN_H
 #define QR_CSVIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +54,13 @@ struct csvin_options {
 	 * manifest's SHA-256); may be NULL. */
 	void (*on_bytes)(void *ctx, const void *data, size_t len);
 	void *on_bytes_ctx;
+	/* --customers: also find the columns holding each tenant's company
+	 * name and domain, by a header cell named companyName, Company or
+	 * Name (in that priority) and domain (case and punctuation ignored,
+	 * never the tenant column), and hand their cells with TENANT and
+	 * DUPLICATE events. Without a header naming one of them csvin_open
+	 * fails with PL_EUSAGE. */
+	bool want_names;
 };
 
 enum csvin_kind {
@@ -71,6 +79,11 @@ struct csvin_event {
 	const char *value;  /* REJECT: the raw cell as read (may be "") */
 	size_t value_len;
 	const char *reason; /* REJECT: "not a GUID", "missing column", ... */
+	/* want_names, TENANT and DUPLICATE: the record's company-name and
+	 * domain cells ("" when the record has no such cell; NULL when the
+	 * header names no such column), cut to 1 MiB. */
+	const char *name;
+	const char *domain;
 };
 
 struct csvin_counts {
