@@ -36,10 +36,13 @@ struct journal {
 	char *path;
 	int fd;
 	const struct tenantset *tenants;
-	size_t count;
+	const struct journal_listing *listing; /* NULL: a file's journal */
+	bool listing_done;       /* {"end":"listing"} is in it */
+	size_t count;            /* tenants the offsets cover */
 	/* Per tenant: byte offset of its record line, NOT_DONE if none.
 	 * Offsets past `end` point into out (appended, not yet written). */
 	uint64_t *offsets;
+	size_t offsets_cap;
 	size_t resumed;
 	uint64_t end;            /* bytes in the file */
 	struct buf out;          /* whole lines not yet written */
@@ -61,6 +64,27 @@ static enum pl_status fail_write(struct journal *j, int errnum,
 static enum pl_status oom(struct pl_err *err)
 {
 	return pl_fail(err, PL_ENOMEM, "out of memory");
+}
+
+/* Cover every tenant in the set (a listing's set grows). */
+static enum pl_status ensure_count(struct journal *j)
+{
+	size_t n = tenantset_count(j->tenants), cap = j->offsets_cap;
+	uint64_t *grown;
+
+	if(n > cap) {
+		while(cap < n)
+			cap = cap ? 2 * cap : 1024;
+		grown = realloc(j->offsets, cap * sizeof(*grown));
+		if(!grown)
+			return PL_ENOMEM;
+		j->offsets = grown;
+		j->offsets_cap = cap;
+	}
+	for(size_t i = j->count; i < n; i++)
+		j->offsets[i] = NOT_DONE;
+	j->count = n;
+	return PL_OK;
 }
 
 /* write(2) all of p, across short writes and EINTR; *done says how much
@@ -403,25 +427,74 @@ bad_row:
 }
 
 static struct json_object *identity_json(const struct journal_identity *id,
+					 const struct journal_listing *listing,
 					 size_t count)
 {
 	struct json_object *o = json_object_new_object();
 	bool ok = o;
 
 	ok = ok && put(o, "qualreport_journal", json_object_new_int(1), true);
-	ok = ok && put(o, "input_sha256",
-		       json_object_new_string(id->input_sha256), true);
+	if(listing)
+		ok = ok && put(o, "listing",
+			       json_object_new_string(listing->what), true);
+	else
+		ok = ok && put(o, "input_sha256",
+			       json_object_new_string(id->input_sha256), true);
 	ok = ok && put(o, "fingerprint",
 		       json_object_new_string(id->fingerprint), true);
 	ok = ok && put(o, "correlation_id",
 		       json_object_new_string(id->correlation_id), true);
-	ok = ok && put(o, "tenants", json_object_new_int64((int64_t)count),
-		       true);
+	if(!listing)
+		ok = ok && put(o, "tenants",
+			       json_object_new_int64((int64_t)count), true);
 	if(!ok) {
 		json_object_put(o);
 		return NULL;
 	}
 	return o;
+}
+
+/* The fingerprint and correlation ID checks both identities share. */
+static enum pl_status check_options(const struct journal *j, const char *fp,
+				    const char *corr,
+				    const struct journal_identity *id,
+				    struct pl_err *err)
+{
+	if(strcmp(fp, id->fingerprint) != 0)
+		return pl_fail(err, PL_EUSAGE, "journal %s was written with "
+			       "other options (\"%.80s\" \u2260 \"%.80s\"): "
+			       "rerun with those options, use a new journal "
+			       "path or delete it", j->path, fp,
+			       id->fingerprint);
+	if(id->correlation_id[0] && strcasecmp(corr, id->correlation_id) != 0)
+		return pl_fail(err, PL_EUSAGE, "journal %s has correlation ID "
+			       "%s, not %s", j->path, corr, id->correlation_id);
+	return PL_OK;
+}
+
+/* Line 1 of a listing's journal against this run's listing. */
+static enum pl_status check_listing_identity(const struct journal *j,
+					     struct json_object *o,
+					     const struct journal_identity *id,
+					     char corr[GUID_STR_LEN + 1],
+					     struct pl_err *err)
+{
+	const char *what, *fp, *cid;
+	char why[160];
+
+	if(!get_str(o, "listing", 0, &what, why, sizeof(why)) ||
+	   !get_str(o, "fingerprint", 0, &fp, why, sizeof(why)) ||
+	   !get_str(o, "correlation_id", GUID_STR_LEN, &cid, why,
+		    sizeof(why)))
+		return corrupt(j, 1, why, err);
+	if(!what || !fp || !cid || !ids_parse_uuid(cid, corr))
+		return corrupt(j, 1, "incomplete identity", err);
+	if(strcmp(what, j->listing->what) != 0)
+		return pl_fail(err, PL_EUSAGE, "journal %s belongs to another "
+			       "listing (%.120s \u2260 %.120s): use a new "
+			       "journal path or delete it", j->path, what,
+			       j->listing->what);
+	return check_options(j, fp, corr, id, err);
 }
 
 /* Compare line 1 with this run; on a match, *corr gets its ID. */
@@ -444,6 +517,14 @@ static enum pl_status check_identity(const struct journal *j,
 		return pl_fail(err, PL_EUSAGE,
 			       "journal %s has an unsupported version",
 			       j->path);
+	if(json_object_object_get_ex(o, "listing", &v) != !!j->listing)
+		return pl_fail(err, PL_EUSAGE, "journal %s belongs to another "
+			       "input (%s): use a new journal path or delete "
+			       "it", j->path, j->listing
+			       ? "a file, not the customer listing"
+			       : "the customer listing, not a file");
+	if(j->listing)
+		return check_listing_identity(j, o, id, corr, err);
 	if(!get_str(o, "input_sha256", 0, &sha, why, sizeof(why)) ||
 	   !get_str(o, "fingerprint", 0, &fp, why, sizeof(why)) ||
 	   !get_str(o, "correlation_id", GUID_STR_LEN, &cid, why,
@@ -462,16 +543,7 @@ static enum pl_status check_identity(const struct journal *j,
 			       "input (%" PRId64 " tenants \u2260 %zu): use a "
 			       "new journal path or delete it", j->path,
 			       tenants, j->count);
-	if(strcmp(fp, id->fingerprint) != 0)
-		return pl_fail(err, PL_EUSAGE, "journal %s was written with "
-			       "other options (\"%.80s\" \u2260 \"%.80s\"): "
-			       "rerun with those options, use a new journal "
-			       "path or delete it", j->path, fp,
-			       id->fingerprint);
-	if(id->correlation_id[0] && strcasecmp(corr, id->correlation_id) != 0)
-		return pl_fail(err, PL_EUSAGE, "journal %s has correlation ID "
-			       "%s, not %s", j->path, corr, id->correlation_id);
-	return PL_OK;
+	return check_options(j, fp, corr, id, err);
 }
 
 /* A torn first line: what a crash while writing the identity leaves. */
@@ -480,6 +552,282 @@ static bool torn_identity(const char *line, size_t len)
 	size_t m = sizeof(magic) - 1;
 
 	return memcmp(line, magic, len < m ? len : m) == 0;
+}
+
+/* ---- the listing's records --------------------------------------------- */
+
+static bool put_u64(struct json_object *o, const char *key, uint64_t v)
+{
+	return put(o, key, json_object_new_uint64(v), true);
+}
+
+static bool push_bytes(struct json_object *arr, const char *s, size_t n)
+{
+	struct json_object *v = n <= INT_MAX
+		? json_object_new_string_len(s, (int)n) : NULL;
+
+	if(!v || json_object_array_add(arr, v) != 0) {
+		json_object_put(v);
+		return false;
+	}
+	return true;
+}
+
+/* An array added to o under key (NULL on failure). */
+static struct json_object *put_array(struct json_object *o, const char *key,
+				     size_t n)
+{
+	struct json_object *a = json_object_new_array_ext((int)n);
+
+	return put(o, key, a, true) ? a : NULL;
+}
+
+/* A row array appended to arr (NULL on failure). */
+static struct json_object *push_row(struct json_object *arr, int n)
+{
+	struct json_object *row = json_object_new_array_ext(n);
+
+	if(!row || json_object_array_add(arr, row) != 0) {
+		json_object_put(row);
+		return NULL;
+	}
+	return row;
+}
+
+static struct json_object *page_json(const struct listing_page *pg)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *news = NULL, *rejects = NULL, *row;
+	char tenant[GUID_STR_LEN + 1];
+	bool ok = o;
+
+	ok = ok && put_u64(o, "page", pg->page);
+	ok = ok && put_u64(o, "pass", pg->pass);
+	ok = ok && put_u64(o, "items", pg->items);
+	ok = ok && put_u64(o, "dup", pg->duplicates);
+	ok = ok && put_u64(o, "relisted", pg->relisted);
+	ok = ok && put_u64(o, "first", pg->first);
+	ok = ok && (news = put_array(o, "new", pg->ntenants));
+	for(size_t i = 0; ok && i < pg->ntenants; i++) {
+		const struct listing_tenant *t = &pg->tenants[i];
+
+		guid_format(t->id, tenant);
+		ok = (row = push_row(news, 4)) && push_str(row, tenant) &&
+		     push_str(row, t->info.name) &&
+		     push_str(row, t->info.domain) &&
+		     push_str(row, t->info.relationship);
+	}
+	ok = ok && (rejects = put_array(o, "rejects", pg->nrejects));
+	for(size_t i = 0; ok && i < pg->nrejects; i++) {
+		const struct listing_reject *r = &pg->rejects[i];
+		struct json_object *line;
+
+		ok = (row = push_row(rejects, 3)) &&
+		     (line = json_object_new_uint64(r->line)) &&
+		     json_object_array_add(row, line) == 0 &&
+		     push_bytes(row, r->value ? r->value : "",
+				r->value ? r->value_len : 0) &&
+		     push_str(row, r->reason);
+	}
+	if(!ok) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* A string cell of a row array, or NULL (null); false when it is
+ * neither. */
+static bool cell_str(struct json_object *row, size_t i, const char **out,
+		     size_t *len)
+{
+	struct json_object *v = json_object_array_get_idx(row, i);
+
+	*out = NULL;
+	if(len)
+		*len = 0;
+	if(!v)
+		return true;
+	if(!json_object_is_type(v, json_type_string))
+		return false;
+	*out = json_object_get_string(v);
+	if(len)
+		*len = (size_t)json_object_get_string_len(v);
+	return true;
+}
+
+/* An array member of o, or NULL with why. */
+static struct json_object *get_array(struct json_object *o, const char *key,
+				     char *why, size_t whylen)
+{
+	struct json_object *v;
+
+	if(!json_object_object_get_ex(o, key, &v) ||
+	   !json_object_is_type(v, json_type_array)) {
+		snprintf(why, whylen, "\"%s\" is not an array", key);
+		return NULL;
+	}
+	return v;
+}
+
+/*
+ * A page line back into a struct listing_page (arrays allocated into
+ * *tenants and *rejects, strings borrowed from o), checked for shape.
+ * PL_OK; PL_EOUTPUT with why; PL_ENOMEM.
+ */
+static enum pl_status read_page(struct json_object *o,
+				struct listing_page *pg,
+				struct listing_tenant **tenants,
+				struct listing_reject **rejects, char *why,
+				size_t whylen)
+{
+	static const char *const keys[] = {"page", "pass", "items", "dup",
+					   "relisted", "first"};
+	struct json_object *news, *rej;
+	int64_t v[6];
+
+	memset(pg, 0, sizeof(*pg));
+	for(size_t k = 0; k < 6; k++)
+		if(!get_int(o, keys[k], 0, k == 1 ? UINT_MAX : INT64_MAX,
+			    &v[k], why, whylen))
+			return PL_EOUTPUT;
+	pg->page = (unsigned long)v[0];
+	pg->pass = (unsigned)v[1];
+	pg->items = (unsigned long)v[2];
+	pg->duplicates = (unsigned long)v[3];
+	pg->relisted = (unsigned long)v[4];
+	pg->first = (size_t)v[5];
+	if(!(news = get_array(o, "new", why, whylen)) ||
+	   !(rej = get_array(o, "rejects", why, whylen)))
+		return PL_EOUTPUT;
+	pg->ntenants = json_object_array_length(news);
+	pg->nrejects = json_object_array_length(rej);
+	*tenants = calloc(pg->ntenants + 1, sizeof(**tenants));
+	*rejects = calloc(pg->nrejects + 1, sizeof(**rejects));
+	if(!*tenants || !*rejects)
+		return PL_ENOMEM;
+	for(size_t i = 0; i < pg->ntenants; i++) {
+		struct json_object *row = json_object_array_get_idx(news, i);
+		struct listing_tenant *t = &(*tenants)[i];
+		const char *id;
+		size_t idlen;
+
+		if(!json_object_is_type(row, json_type_array) ||
+		   json_object_array_length(row) != 4 ||
+		   !cell_str(row, 0, &id, &idlen) || !id ||
+		   guid_canonicalize(id, idlen, NULL, t->id) ||
+		   !cell_str(row, 1, &t->info.name, NULL) ||
+		   !cell_str(row, 2, &t->info.domain, NULL) ||
+		   !cell_str(row, 3, &t->info.relationship, NULL)) {
+			snprintf(why, whylen, "\"new\" holds something other "
+				 "than [tenant, name, domain, relationship]");
+			return PL_EOUTPUT;
+		}
+	}
+	for(size_t i = 0; i < pg->nrejects; i++) {
+		struct json_object *row = json_object_array_get_idx(rej, i);
+		struct json_object *line = json_object_array_get_idx(row, 0);
+		struct listing_reject *r = &(*rejects)[i];
+
+		if(!json_object_is_type(row, json_type_array) ||
+		   json_object_array_length(row) != 3 ||
+		   !json_object_is_type(line, json_type_int) ||
+		   json_object_get_int64(line) < 1 ||
+		   !cell_str(row, 1, &r->value, &r->value_len) ||
+		   !cell_str(row, 2, &r->reason, NULL) || !r->reason) {
+			snprintf(why, whylen, "\"rejects\" holds something "
+				 "other than [line, value, reason]");
+			return PL_EOUTPUT;
+		}
+		r->line = (unsigned long)json_object_get_int64(line);
+	}
+	pg->tenants = *tenants;
+	pg->rejects = *rejects;
+	return PL_OK;
+}
+
+/* A page line of a resumed listing: handed to the replay hook, which
+ * adds its tenants; then the offsets cover them. */
+static enum pl_status replay_page(struct journal *j, struct json_object *o,
+				  size_t lineno, struct pl_err *err)
+{
+	struct listing_page pg;
+	struct listing_tenant *tenants = NULL;
+	struct listing_reject *rejects = NULL;
+	enum pl_status st;
+	struct pl_err inner;
+	char why[200];
+
+	st = read_page(o, &pg, &tenants, &rejects, why, sizeof(why));
+	if(st == PL_ENOMEM) {
+		st = oom(err);
+		goto out;
+	}
+	if(st) {
+		st = corrupt(j, lineno, why, err);
+		goto out;
+	}
+	if(pg.first != j->count) {
+		snprintf(why, sizeof(why), "its tenants start at %zu, not %zu",
+			 pg.first, j->count);
+		st = corrupt(j, lineno, why, err);
+		goto out;
+	}
+	st = j->listing->replay(j->listing->ctx, &pg, &inner);
+	if(st == PL_ENOMEM) {
+		*err = inner;
+		goto out;
+	}
+	if(st) {
+		st = corrupt(j, lineno, inner.msg, err);
+		goto out;
+	}
+	if(ensure_count(j))
+		st = oom(err);
+	else if(j->count != pg.first + pg.ntenants)
+		st = pl_fail(err, PL_EINTERNAL, "journal %s line %zu: %zu "
+			     "tenants after the page, not %zu", j->path,
+			     lineno, j->count, pg.first + pg.ntenants);
+out:
+	free(tenants);
+	free(rejects);
+	return st;
+}
+
+/* A record line after line 1, whichever kind it is. */
+static enum pl_status scan_record(struct journal *j, struct json_object *o,
+				  size_t lineno, uint64_t pos,
+				  struct pl_err *err)
+{
+	struct json_object *v, *end = NULL;
+	bool is_page = json_object_object_get_ex(o, "page", &v);
+	struct pl_err why;
+	size_t index = 0;
+	enum pl_status st;
+
+	if(is_page || json_object_object_get_ex(o, "end", &end)) {
+		if(!j->listing)
+			return corrupt(j, lineno, "a record of a listing in "
+				       "the journal of a file", err);
+		if(j->listing_done)
+			return corrupt(j, lineno, "a listing record after the "
+				       "end of the list", err);
+		if(is_page)
+			return replay_page(j, o, lineno, err);
+		if(!json_object_is_type(end, json_type_string) ||
+		   strcmp(json_object_get_string(end), "listing"))
+			return corrupt(j, lineno, "\"end\" is not \"listing\"",
+				       err);
+		j->listing_done = true;
+		return PL_OK;
+	}
+	st = read_record(j, o, &index, NULL, &why);
+	if(st)
+		return at_line(j, lineno, st, &why, err);
+	if(j->offsets[index] == NOT_DONE)
+		j->resumed++;
+	j->offsets[index] = pos;
+	return PL_OK;
 }
 
 /*
@@ -498,7 +846,7 @@ static enum pl_status scan(struct journal *j, uint64_t size,
 {
 	enum pl_status st = PL_OK;
 	char *line = NULL;
-	size_t cap = 0, lineno = 0, index = 0;
+	size_t cap = 0, lineno = 0;
 	uint64_t pos = 0;
 	ssize_t n;
 	FILE *f;
@@ -532,19 +880,10 @@ static enum pl_status scan(struct journal *j, uint64_t size,
 			st = corrupt(j, lineno, "not a JSON object", err);
 			break;
 		}
-		if(lineno == 1) {
+		if(lineno == 1)
 			st = check_identity(j, o, id, corr, err);
-		} else {
-			struct pl_err why;
-
-			st = read_record(j, o, &index, NULL, &why);
-			if(st)
-				at_line(j, lineno, st, &why, err);
-			else if(j->offsets[index] == NOT_DONE)
-				j->resumed++;
-			if(!st)
-				j->offsets[index] = pos;
-		}
+		else
+			st = scan_record(j, o, lineno, pos, err);
 		json_object_put(o);
 		if(st)
 			break;
@@ -569,7 +908,7 @@ static enum pl_status start_new(struct journal *j,
 
 	if(!id->correlation_id[0])
 		ids_new_correlation(id->correlation_id);
-	o = identity_json(id, j->count);
+	o = identity_json(id, j->listing, j->count);
 	if(!o || add_json(j, o)) {
 		json_object_put(o);
 		return oom(err);
@@ -581,9 +920,11 @@ static enum pl_status start_new(struct journal *j,
 	return st;
 }
 
-enum pl_status journal_open(const char *path, struct journal_identity *id,
-			    const struct tenantset *tenants,
-			    struct journal **out, struct pl_err *err)
+static enum pl_status open_journal(const char *path,
+				   struct journal_identity *id,
+				   const struct journal_listing *listing,
+				   const struct tenantset *tenants,
+				   struct journal **out, struct pl_err *err)
 {
 	enum pl_status st = PL_OK;
 	struct journal *j;
@@ -599,9 +940,11 @@ enum pl_status journal_open(const char *path, struct journal_identity *id,
 	buf_init(&j->out, 0);
 	buf_init(&j->line, 0);
 	j->tenants = tenants;
+	j->listing = listing;
 	j->count = tenantset_count(tenants);
+	j->offsets_cap = j->count ? j->count : 1;
 	j->path = strdup(path);
-	j->offsets = malloc((j->count ? j->count : 1) * sizeof(*j->offsets));
+	j->offsets = malloc(j->offsets_cap * sizeof(*j->offsets));
 	j->tok = json_tokener_new();
 	if(!j->path || !j->offsets || !j->tok) {
 		st = oom(err);
@@ -664,6 +1007,26 @@ out:
 	j->last_write_ms = j->last_sync_ms = now_mono_ms();
 	*out = j;
 	return PL_OK;
+}
+
+enum pl_status journal_open(const char *path, struct journal_identity *id,
+			    const struct tenantset *tenants,
+			    struct journal **out, struct pl_err *err)
+{
+	return open_journal(path, id, NULL, tenants, out, err);
+}
+
+enum pl_status journal_open_listing(const char *path,
+				    struct journal_identity *id,
+				    const struct journal_listing *listing,
+				    const struct tenantset *tenants,
+				    struct journal **out, struct pl_err *err)
+{
+	*out = NULL;
+	if(!listing || !listing->what || !listing->replay)
+		return pl_fail(err, PL_EINTERNAL, "journal %s: a listing "
+			       "without its description or replay", path);
+	return open_journal(path, id, listing, tenants, out, err);
 }
 
 size_t journal_resumed(const struct journal *j)
@@ -825,6 +1188,8 @@ enum pl_status journal_append(struct journal *j, size_t index,
 	uint64_t off;
 
 	/* A wrong pair would make the journal refuse the next resume. */
+	if(index >= j->count && j->listing && ensure_count(j))
+		return oom(err);
 	if(index >= j->count)
 		return pl_fail(err, PL_EINTERNAL, "journal record index %zu "
 			       "out of range (%zu tenants)", index, j->count);
@@ -846,6 +1211,49 @@ enum pl_status journal_append(struct journal *j, size_t index,
 	   now_mono_ms() - j->last_write_ms >= JOURNAL_FLUSH_MS)
 		return write_out(j, false, err);
 	return PL_OK;
+}
+
+enum pl_status journal_append_page(struct journal *j,
+				   const struct listing_page *page,
+				   struct pl_err *err)
+{
+	struct json_object *o;
+
+	if(!j->listing)
+		return pl_fail(err, PL_EINTERNAL, "journal %s: a listing page "
+			       "in the journal of a file", j->path);
+	if(page && page->first != j->count)
+		return pl_fail(err, PL_EINTERNAL, "journal %s: page tenants "
+			       "start at %zu, not %zu", j->path, page->first,
+			       j->count);
+	if(page) {
+		o = page_json(page);
+	} else {
+		o = json_object_new_object();
+		if(o && !put(o, "end", json_object_new_string("listing"),
+			     true))
+			o = NULL; /* put() released it */
+	}
+	if(!o || add_json(j, o)) {
+		json_object_put(o);
+		return oom(err);
+	}
+	json_object_put(o);
+	if(ensure_count(j))
+		return oom(err);
+	if(!page)
+		j->listing_done = true;
+	j->pending++;
+	if(!page || j->pending >= JOURNAL_BATCH ||
+	   j->out.len >= BUF_FLUSH_BYTES ||
+	   now_mono_ms() - j->last_write_ms >= JOURNAL_FLUSH_MS)
+		return write_out(j, false, err);
+	return PL_OK;
+}
+
+bool journal_is_listing_complete(const struct journal *j)
+{
+	return j && j->listing_done;
 }
 
 enum pl_status journal_flush(struct journal *j, bool sync,

@@ -10,6 +10,22 @@
  *      "o":OUTCOME,"e":ERROR|null,"rows":[[QUAL,STATUS,REASON,DATE],...]}
  *     (strings or null; INDEX is the tenant's position in input order)
  *
+ * When the input is the API's customer list (--all-customers), line 1
+ * says so instead of naming a file:
+ *     {"qualreport_journal":1,"listing":"GET <base>/v1/customers?size=N",
+ *      "fingerprint":"...","correlation_id":"..."}
+ * the tenants are not known when the journal is opened, and every page
+ * read is recorded, before any record of its tenants, as
+ *     {"page":P,"pass":K,"items":N,"dup":D,"relisted":R,"first":F,
+ *      "new":[[TENANT,NAME,DOMAIN,RELATIONSHIP],...],
+ *      "rejects":[[LINE,VALUE,REASON],...]}
+ * (the tenants first listed on it, which got indices F, F+1, ..., with
+ * what --customers needs, and its rejected items; source.h's struct
+ * listing_page), and the end of the list as {"end":"listing"}. A resumed
+ * run replays the pages (journal_listing's replay hook), so its tenants,
+ * their order and names do not depend on the listing coming out the same
+ * a second time; with the end recorded it does not list again.
+ *
  * Rerunning with the same journal and input skips the tenants already
  * done and reuses their recorded rows and the journal's correlation ID,
  * so the reports are byte-identical to an uninterrupted run. A torn last
@@ -47,6 +63,7 @@
 #include <stdint.h>
 
 #include "record.h"
+#include "source.h"
 #include "status.h"
 #include "tenantset.h"
 
@@ -56,8 +73,22 @@
 
 struct journal;
 
+/* The input is the customer listing (see above). */
+struct journal_listing {
+	/* What is listed, compared with a resumed journal's:
+	 * "GET https://api.partnercenter.microsoft.com/v1/customers?size=500" */
+	const char *what;
+	/* Called from journal_open() with each page an earlier run
+	 * recorded, in order (the page's strings are borrowed for the
+	 * call): it must add the page's tenants to the tenantset, at their
+	 * indices. A failure refuses the journal with that status. */
+	enum pl_status (*replay)(void *ctx, const struct listing_page *page,
+				 struct pl_err *err);
+	void *ctx;
+};
+
 struct journal_identity {
-	const char *input_sha256; /* lowercase hex */
+	const char *input_sha256; /* lowercase hex; unused for a listing */
 	const char *fingerprint;  /* opaque text of result-shaping options */
 	/* In: the run's correlation ID ("" = none chosen: one is made for a
 	 * new journal). Out: the effective one (the journal's own when
@@ -70,10 +101,21 @@ struct journal_identity {
  * Open or create the journal at path for the tenants in `tenants` (input
  * order; borrowed for the journal's lifetime), checking every line.
  * Errors as above; on failure the file is left as it was.
+ * For a listing the set grows: first by the replayed pages, then as the
+ * run adds tenants (each page recorded with journal_append_page() before
+ * its tenants' records).
  */
 enum pl_status journal_open(const char *path, struct journal_identity *id,
 			    const struct tenantset *tenants,
 			    struct journal **out, struct pl_err *err);
+
+/* The same for a run whose input is the customer listing (borrowed for
+ * the journal's lifetime); id->input_sha256 is not used. */
+enum pl_status journal_open_listing(const char *path,
+				    struct journal_identity *id,
+				    const struct journal_listing *listing,
+				    const struct tenantset *tenants,
+				    struct journal **out, struct pl_err *err);
 
 /* Tenants already done when the journal was opened (resumed ones). */
 size_t journal_resumed(const struct journal *j);
@@ -90,6 +132,16 @@ enum pl_status journal_load(struct journal *j, size_t index,
 enum pl_status journal_append(struct journal *j, size_t index,
 			      const struct tenant_record *rec,
 			      struct pl_err *err);
+
+/* Listing: record a page read (after its tenants were added to the set),
+ * or with page NULL the end of the list. */
+enum pl_status journal_append_page(struct journal *j,
+				   const struct listing_page *page,
+				   struct pl_err *err);
+
+/* Listing: the journal holds the end of the list (an earlier run read it
+ * all, or this one did). */
+bool journal_is_listing_complete(const struct journal *j);
 
 /* Write out buffered records; with sync, fdatasync as well. */
 enum pl_status journal_flush(struct journal *j, bool sync,
