@@ -146,10 +146,34 @@ static struct json_object *build_outputs(const struct manifest *m)
 	return arr;
 }
 
-static struct json_object *build_input(const struct manifest *m)
+static struct json_object *build_listing(const struct manifest_listing *l)
 {
 	struct json_object *o = json_object_new_object();
 
+	if(!o)
+		return NULL;
+	if(!put_str(o, "listing", l->request) ||
+	   !put_str(o, "base_url", l->base_url) ||
+	   !put_u64(o, "page_size", l->page_size) ||
+	   !put_u64(o, "pages", l->pages) ||
+	   !put_u64(o, "customers_listed", l->customers_listed) ||
+	   !put_u64(o, "duplicates_across_pages", l->duplicates) ||
+	   !put_u64(o, "relisted", l->relisted) ||
+	   !put_u64(o, "invalid", l->invalid) ||
+	   !put_u64(o, "restarts", l->restarts)) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static struct json_object *build_input(const struct manifest *m)
+{
+	struct json_object *o;
+
+	if(m->listing)
+		return build_listing(m->listing);
+	o = json_object_new_object();
 	if(!o)
 		return NULL;
 	if(!put_str(o, "path", m->input_path) ||

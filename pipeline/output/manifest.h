@@ -12,12 +12,18 @@
  *   {"tool": "qualreport", "version": "...", "correlation_id": "...",
  *    "started_at": "2026-11-24T09:00:00.123Z", "ended_at": "...",
  *    "input": {"path": "...", "sha256": "...", "bytes": N},
+ *       or, when the input is the customer listing (--all-customers):
+ *             {"listing": "GET <base>/v1/customers?size=N",
+ *              "base_url": "...", "page_size": N, "pages": N,
+ *              "customers_listed": N, "duplicates_across_pages": N,
+ *              "relisted": N, "invalid": N, "restarts": N},
  *    "options": {name: value, ...},      (only options that shape results)
  *    "counts": {"input_rows", "valid", "duplicate", "invalid", "blank",
  *               "fetched", "answered", "not_found", "failed",
  *               "rows_written"},
- *    "outputs": [{"role": "detail"|"summary"|"rejects"|"changes"|"html",
- *                 "path", "format", "rows", "bytes", "sha256"}],
+ *    "outputs": [{"role": "detail"|"summary"|"rejects"|"changes"|"html"|
+ *                 "customers", "path", "format", "rows", "bytes",
+ *                 "sha256"}],
  *                (the page: format "html", rows 1)
  *    "exit_code": N}
  */
@@ -49,6 +55,21 @@ struct manifest_option {
 	const char *value; /* NULL = JSON null */
 };
 
+/* The input when it is the customer listing instead of a file: what was
+ * asked and what came (source.h). customers_listed = valid + duplicate
+ * + invalid of the counts, duplicate = duplicates + relisted. */
+struct manifest_listing {
+	const char *request;      /* "GET https://.../v1/customers?size=500" */
+	const char *base_url;
+	unsigned page_size;
+	uint64_t pages;
+	uint64_t customers_listed; /* items of every page read */
+	uint64_t duplicates;      /* items seen twice within a pass */
+	uint64_t relisted;        /* items listed again after a restart */
+	uint64_t invalid;
+	unsigned restarts;        /* passes after the first */
+};
+
 struct manifest {
 	const char *version;
 	const char *correlation_id;
@@ -56,6 +77,7 @@ struct manifest {
 	const char *input_path;
 	const char *input_sha256;
 	uint64_t input_bytes;
+	const struct manifest_listing *listing; /* instead of the three */
 	const struct manifest_option *options;
 	size_t noptions;
 	struct manifest_counts counts;
