@@ -6,11 +6,10 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <openssl/evp.h>
 
 #include "buf.h"
 #include "changes.h"
-#include "csvin.h"
+#include "custdir.h"
 #include "fetch.h"
 #include "guid.h"
 #include "html.h"
@@ -21,6 +20,7 @@
 #include "now.h"
 #include "previous.h"
 #include "progress.h"
+#include "source.h"
 #include "summary.h"
 #include "tenantset.h"
 
@@ -35,19 +35,34 @@
 #define WINDOW_MIN 4096
 #define WINDOW_PER_SLOT 64
 
+/* The customers report's columns (--customers). */
+static const struct report_column customer_columns[] = {
+	{"tenant_id", false},
+	{"company_name", true},
+	{"domain", true},
+	{"relationship_to_partner", true},
+};
+
 struct run {
 	const struct pipeline_config *cfg;
 	struct pl_err *err;
 
+	/* The input: the source adds tenants to the set in input order
+	 * (for the listing, while fetching), so the total grows until the
+	 * source is complete. */
 	struct tenantset *tenants;
-	struct csvin_counts input;
-	EVP_MD_CTX *input_hash;
-	char input_sha256[65];
-	uint64_t input_bytes;
+	struct source *source;
+	struct source_counts input;
+	char listing_request[1024];   /* the listing: what the journal and
+					 manifest say was listed */
+	/* Names, domains and relationships, on disk (custdir.h): with
+	 * the listing, or --customers; the page's company names. */
+	struct custdir *custdir;
 
-	struct report *detail, *summary_report, *rejects;
+	struct report *detail, *summary_report, *rejects, *customers;
 	struct report_stats detail_stats, summary_stats, rejects_stats;
-	enum report_format summary_format;
+	struct report_stats customers_stats;
+	enum report_format summary_format, customers_format;
 	struct previous *previous;
 	struct changes *changes;       /* with previous */
 	struct report *changes_report; /* --changes */
@@ -65,7 +80,6 @@ struct run {
 
 	struct tenant_record **window;
 	size_t window_size;
-	size_t total;         /* tenants, input order */
 	size_t next_dispatch; /* next index to hand to the engine */
 	size_t next_write;    /* next index to write */
 
@@ -79,95 +93,108 @@ struct run {
 	int64_t started_ms, fetch_started_ms;
 };
 
-static bool stopped(const struct run *run)
+/* Tenants known so far (all of them once the source is complete). */
+static size_t total(const struct run *run)
 {
-	return run->cfg->stop && *run->cfg->stop;
+	return tenantset_count(run->tenants);
 }
 
-static void hash_input(void *ctx, const void *data, size_t len)
+/* ---- the source's sink: what the input says, as it says it ---------- */
+
+static enum pl_status on_tenant(void *ctx, size_t index,
+				const struct customer_info *info,
+				struct pl_err *err)
+{
+	struct run *run = ctx;
+	char tenant[GUID_STR_LEN + 1];
+	enum pl_status st = PL_OK;
+
+	if(run->customers) {
+		const char *row[4] = {tenant, NULL, NULL, NULL};
+
+		guid_format(tenantset_get(run->tenants, index), tenant);
+		if(info) {
+			row[1] = info->name;
+			row[2] = info->domain;
+			row[3] = info->relationship;
+		}
+		st = report_write_row(run->customers, row, err);
+	}
+	if(!st && run->custdir)
+		st = custdir_add(run->custdir, index, info, err);
+	return st;
+}
+
+static enum pl_status on_reject(void *ctx, unsigned long line,
+				const char *value, size_t value_len,
+				const char *reason, struct pl_err *err)
 {
 	struct run *run = ctx;
 
-	EVP_DigestUpdate(run->input_hash, data, len);
-	run->input_bytes += len;
+	if(!run->rejects)
+		return PL_OK;
+	return report_write_reject(run->rejects, line, value, value_len,
+				   reason, err);
 }
 
-static void hex(const unsigned char *bytes, size_t n, char *out)
+/* The listing: a page read (or, page NULL, the end of the list) is
+ * journaled before any of its tenants is, so a resumed run finds them. */
+static enum pl_status on_page(void *ctx, const struct listing_page *page,
+			      struct pl_err *err)
 {
-	static const char digits[] = "0123456789abcdef";
+	struct run *run = ctx;
 
-	for(size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[bytes[i] >> 4];
-		out[2 * i + 1] = digits[bytes[i] & 15];
-	}
-	out[2 * n] = '\0';
+	if(!run->journal)
+		return PL_OK;
+	return journal_append_page(run->journal, page, err);
 }
 
-/* Stage 1: read and validate every input row; rejects go out as read. */
-static enum pl_status read_input(struct run *run)
+/* The journal's replay of the pages an earlier run read. */
+static enum pl_status replay_page(void *ctx, const struct listing_page *page,
+				  struct pl_err *err)
+{
+	struct run *run = ctx;
+
+	return source_listing_replay(run->source, page, err);
+}
+
+static enum pl_status open_source(struct run *run)
 {
 	const struct pipeline_config *cfg = run->cfg;
-	struct csvin_options opt = {0};
-	struct csvin *in = NULL;
-	struct csvin_event ev;
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned digest_len = 0;
-	enum pl_status st;
+	const struct source_sink sink = {run, on_tenant, on_reject, on_page};
+	struct source_listing_options lo = {0};
+	struct source_csv_options co = {0};
+	size_t blen;
 
-	opt.seen = run->tenants;
-	opt.column = cfg->column;
-	opt.on_bytes = hash_input;
-	opt.on_bytes_ctx = run;
-	st = csvin_open(cfg->input, &opt, &in, run->err);
-	if(st)
-		return st;
-	for(;;) {
-		st = csvin_next(in, &ev, run->err);
-		if(st || ev.kind == CSVIN_END)
-			break;
-		if(ev.kind == CSVIN_REJECT && run->rejects) {
-			st = report_write_reject(run->rejects, ev.line, ev.value,
-						 ev.value_len, ev.reason,
-						 run->err);
-			if(st)
-				break;
-		}
-		if(ev.kind == CSVIN_REJECT)
-			log_debug("%s:%lu: rejected '%.*s': %s", cfg->input,
-				  ev.line, (int)(ev.value_len > 80 ? 80
-						 : ev.value_len),
-				  ev.value, ev.reason);
-		if(stopped(run)) {
-			st = pl_fail(run->err, PL_EINTERRUPTED,
-				     "interrupted while reading %s",
-				     cfg->input);
-			break;
-		}
+	if(cfg->all_customers) {
+		blen = strlen(cfg->base_url);
+		while(blen && cfg->base_url[blen - 1] == '/')
+			blen--;
+		snprintf(run->listing_request, sizeof(run->listing_request),
+			 "GET %.*s/v1/customers?size=%u", (int)blen,
+			 cfg->base_url, cfg->page_size);
+		lo.base_url = cfg->base_url;
+		lo.page_size = cfg->page_size;
+		lo.retries = cfg->retries;
+		return source_listing_new(&lo, run->tenants, &sink,
+					  &run->source, run->err);
 	}
-	if(!st) {
-		const char *name = csvin_column_name(in);
-		char delim = csvin_delimiter(in);
-		char column[320];
+	co.path = cfg->input;
+	co.column = cfg->column;
+	co.want_names = cfg->customers != NULL;
+	co.stop = cfg->stop;
+	return source_csv_new(&co, run->tenants, &sink, &run->source,
+			      run->err);
+}
 
-		run->input = *csvin_counts(in);
-		if(name)
-			snprintf(column, sizeof(column), "column %u '%s'",
-				 csvin_column(in), name);
-		else
-			snprintf(column, sizeof(column), "column %u (no "
-				 "header)", csvin_column(in));
-		log_info("input %s: %s-separated, %s, %lu rows: %lu tenants, "
-			 "%lu duplicate, %lu invalid, %lu blank", cfg->input,
-			 delim == '\t' ? "tab" : delim == ';' ? "semicolon"
-							      : "comma",
-			 column, run->input.rows, run->input.tenants,
-			 run->input.duplicates, run->input.rejects,
-			 run->input.blanks);
-	}
-	csvin_free(in);
-	EVP_DigestFinal_ex(run->input_hash, digest, &digest_len);
-	hex(digest, digest_len, run->input_sha256);
-	run->total = tenantset_count(run->tenants);
+/* Stage 1 for a CSV: read and validate every input row; rejects (and
+ * --customers rows) go out as read. Nothing for the listing, whose pages
+ * come with the fetches. */
+static enum pl_status read_input(struct run *run)
+{
+	enum pl_status st = source_start(run->source, run->err);
+
+	source_counts(run->source, &run->input);
 	return st;
 }
 
@@ -184,6 +211,27 @@ static enum report_format own_format(const struct pipeline_config *cfg,
 static enum report_format summary_format(const struct pipeline_config *cfg)
 {
 	return own_format(cfg, cfg->summary);
+}
+
+static enum pl_status open_customers(struct run *run)
+{
+	const struct pipeline_config *cfg = run->cfg;
+	struct report_options opt = {cfg->format, cfg->excel_safe};
+	enum pl_status st;
+
+	if(cfg->all_customers || cfg->customers) {
+		st = custdir_new(&run->custdir, run->err);
+		if(st)
+			return st;
+	}
+	if(!cfg->customers)
+		return PL_OK;
+	run->customers_format = own_format(cfg, cfg->customers);
+	opt.format = run->customers_format;
+	return report_open_table(cfg->customers, &opt, customer_columns,
+				 sizeof(customer_columns) /
+				 sizeof(customer_columns[0]),
+				 &run->customers, run->err);
 }
 
 static enum pl_status open_reports(struct run *run)
@@ -206,7 +254,7 @@ static enum pl_status write_ready(struct run *run)
 {
 	enum pl_status st = PL_OK;
 
-	while(run->next_write < run->total) {
+	while(run->next_write < total(run)) {
 		size_t i = run->next_write;
 		struct tenant_record **slot =
 			&run->window[i % run->window_size];
@@ -272,6 +320,12 @@ static enum pl_status open_comparison(struct run *run)
 		struct html_options ho = {cfg->name_of, cfg->name_ctx,
 					  run->started_ms};
 
+		/* the names listed (or read from the CSV) on disk, read
+		 * forward as the tenants are written */
+		if(run->custdir) {
+			ho.name_of = custdir_name_of;
+			ho.name_ctx = run->custdir;
+		}
 		run->html = html_new(&ho);
 		if(!run->html)
 			return pl_fail(run->err, PL_ENOMEM, "out of memory");
@@ -314,7 +368,8 @@ static void show_progress(struct run *run)
 	if(!run->progress)
 		return;
 	ps.done = run->fetched + run->resumed;
-	ps.total = run->total;
+	ps.total = total(run);
+	ps.listing = !source_is_complete(run->source);
 	ps.failed = run->failed;
 	ps.in_flight = run->in_flight;
 	ps.waiting = run->waiting;
@@ -322,17 +377,29 @@ static void show_progress(struct run *run)
 	progress_update(run->progress, &ps);
 }
 
+/*
+ * The engine's next job: a page of the listing when one is due (so the
+ * list is never starved by the fetches; the source has at most one out,
+ * so it never starves them), else the next tenant in input order within
+ * the window; none for now while the list still has pages to come.
+ */
 static enum fetch_next next_job(void *ctx, struct fetch_job *job)
 {
 	struct run *run = ctx;
+	size_t n = total(run);
 
-	while(run->next_dispatch < run->total && run->journal &&
+	if(source_next_request(run->source, now_mono_us(), job))
+		return FETCH_JOB;
+	while(run->next_dispatch < n && run->journal &&
 	      journal_is_done(run->journal, run->next_dispatch))
 		run->next_dispatch++;
-	if(run->next_dispatch >= run->total)
-		return FETCH_NO_MORE;
+	if(run->next_dispatch >= n)
+		return source_is_complete(run->source) ? FETCH_NO_MORE
+						       : FETCH_NOT_NOW;
 	if(run->next_dispatch >= run->next_write + run->window_size)
 		return FETCH_NOT_NOW;
+	memset(job, 0, sizeof(*job));
+	job->kind = FETCH_TENANT;
 	job->seq = run->next_dispatch;
 	guid_format(tenantset_get(run->tenants, run->next_dispatch),
 		    job->tenant_id);
@@ -344,9 +411,17 @@ static enum pl_status job_done(void *ctx, const struct fetch_result *res,
 			       struct pl_err *err)
 {
 	struct run *run = ctx;
-	struct tenant_record *rec = malloc(sizeof(*rec));
+	struct tenant_record *rec;
 	enum pl_status st;
 
+	if(res->kind == FETCH_PAGE) {
+		st = source_request_done(run->source, res, err);
+		if(!st)
+			st = write_ready(run); /* a resumed prefix, listed */
+		show_progress(run);
+		return st;
+	}
+	rec = malloc(sizeof(*rec));
 	if(!rec)
 		return pl_fail(err, PL_ENOMEM, "out of memory");
 	tenant_record_init(rec);
@@ -421,30 +496,49 @@ static void peek_journal_correlation(const char *path,
 static void fingerprint(const struct pipeline_config *cfg, char *out,
 			size_t len)
 {
-	snprintf(out, len, "base_url=%s;column=%s", cfg->base_url,
-		 cfg->column ? cfg->column : "auto");
+	if(cfg->all_customers)
+		snprintf(out, len, "base_url=%s;listing", cfg->base_url);
+	else
+		snprintf(out, len, "base_url=%s;column=%s", cfg->base_url,
+			 cfg->column ? cfg->column : "auto");
 }
 
 static enum pl_status open_journal(struct run *run)
 {
+	const struct journal_listing listing = {run->listing_request,
+						replay_page, run};
 	struct journal_identity id;
 	char print[1024];
 	enum pl_status st;
 
 	fingerprint(run->cfg, print, sizeof(print));
-	id.input_sha256 = run->input_sha256;
+	id.input_sha256 = source_csv_sha256(run->source);
 	id.fingerprint = print;
 	memcpy(id.correlation_id, run->correlation_id, sizeof(id.correlation_id));
-	st = journal_open(run->cfg->journal, &id, run->tenants, &run->journal,
-			  run->err);
+	if(run->cfg->all_customers)
+		st = journal_open_listing(run->cfg->journal, &id, &listing,
+					  run->tenants, &run->journal,
+					  run->err);
+	else
+		st = journal_open(run->cfg->journal, &id, run->tenants,
+				  &run->journal, run->err);
 	if(st)
 		return st;
 	memcpy(run->correlation_id, id.correlation_id,
 	       sizeof(run->correlation_id));
 	run->resumed = journal_resumed(run->journal);
-	if(run->resumed)
+	if(journal_is_listing_complete(run->journal))
+		source_listing_replay_complete(run->source);
+	source_counts(run->source, &run->input);
+	if(run->cfg->all_customers && total(run))
+		log_info("journal %s: resuming, %zu customers listed%s, %lu "
+			 "of them already done", run->cfg->journal, total(run),
+			 source_is_complete(run->source)
+			 ? " (the whole list)" : " so far: listing again",
+			 run->resumed);
+	else if(run->resumed)
 		log_info("journal %s: resuming, %lu of %zu tenants already "
-			 "done", run->cfg->journal, run->resumed, run->total);
+			 "done", run->cfg->journal, run->resumed, total(run));
 	return PL_OK;
 }
 
@@ -469,7 +563,8 @@ static enum pl_status fetch_all(struct run *run)
 	 * window only moves on as rows are written, and no answer would
 	 * come to move it past a resumed prefix longer than the window. */
 	st = write_ready(run);
-	if(st || run->resumed == run->total)
+	if(st || (source_is_complete(run->source) &&
+		  run->resumed == total(run)))
 		return st; /* everything resumed: no token needed */
 	if(cfg->auth_error)
 		return pl_fail(run->err, PL_EAUTH, "%s", cfg->auth_error);
@@ -494,18 +589,28 @@ static enum pl_status fetch_all(struct run *run)
 	fc.correlation_id = run->correlation_id;
 	fc.auth = auth;
 	fc.stop = cfg->stop;
-	log_info("fetching %zu tenants from %s, %u in flight%s",
-		 run->total - run->resumed, cfg->base_url, cfg->concurrency,
-		 cfg->rate > 0 ? "" : ", adaptive rate");
+	if(!source_is_complete(run->source))
+		log_info("listing the customers from %s, %u a page, and "
+			 "fetching their qualifications, %u in flight%s",
+			 cfg->base_url, cfg->page_size, cfg->concurrency,
+			 cfg->rate > 0 ? "" : ", adaptive rate");
+	else
+		log_info("fetching %zu tenants from %s, %u in flight%s",
+			 total(run) - run->resumed, cfg->base_url,
+			 cfg->concurrency, cfg->rate > 0 ? ""
+						     : ", adaptive rate");
 	run->fetch_started_ms = now_wall_ms();
 	st = fetch_run(&fc, next_job, job_done, on_tick, run, fs, run->err);
 	auth_free(auth);
+	source_counts(run->source, &run->input);
 	if(st)
 		return st;
-	if(run->next_write != run->total)
+	if(run->next_write != total(run) || !source_is_complete(run->source))
 		return pl_fail(run->err, PL_EINTERNAL,
-			       "internal error: %zu of %zu tenants written",
-			       run->next_write, run->total);
+			       "internal error: %zu of %zu tenants written%s",
+			       run->next_write, total(run),
+			       source_is_complete(run->source)
+			       ? "" : ", the list not read to its end");
 	log_debug("%llu requests, %llu retries, %llu throttled, max %u in "
 		  "flight", (unsigned long long)fs->requests,
 		  (unsigned long long)fs->retries,
@@ -556,7 +661,7 @@ static void fill_counts(const struct run *run, struct manifest_counts *c)
 /*
  * Every output of the run that is finished, for the manifest and the
  * page (which lists all but itself): role, path, format, rows, bytes,
- * SHA-256. outs has room for 5.
+ * SHA-256. outs has room for 6.
  */
 static size_t list_outputs(const struct run *run, bool with_html,
 			   struct manifest_output *outs)
@@ -579,6 +684,13 @@ static size_t list_outputs(const struct run *run, bool with_html,
 			"rejects", cfg->rejects, "csv",
 			run->rejects_stats.rows, run->rejects_stats.file.bytes,
 			run->rejects_stats.file.sha256};
+	if(cfg->customers)
+		outs[n++] = (struct manifest_output){
+			"customers", cfg->customers,
+			report_format_name(run->customers_format),
+			run->customers_stats.rows,
+			run->customers_stats.file.bytes,
+			run->customers_stats.file.sha256};
 	if(cfg->changes)
 		outs[n++] = (struct manifest_output){
 			"changes", cfg->changes,
@@ -600,7 +712,7 @@ static size_t list_outputs(const struct run *run, bool with_html,
 static enum pl_status write_html(struct run *run, int exit_code)
 {
 	const struct pipeline_config *cfg = run->cfg;
-	struct manifest_output outs[5];
+	struct manifest_output outs[6];
 	struct manifest_counts counts;
 	struct html_facts f;
 	enum pl_status st;
@@ -611,9 +723,10 @@ static enum pl_status write_html(struct run *run, int exit_code)
 	f.correlation_id = run->correlation_id;
 	f.started_ms = run->started_ms;
 	f.ended_ms = now_wall_ms();
-	f.input_path = cfg->input;
-	f.input_sha256 = run->input_sha256;
-	f.input_bytes = run->input_bytes;
+	f.input_path = cfg->all_customers ? run->listing_request : cfg->input;
+	f.input_sha256 = cfg->all_customers ? NULL
+					    : source_csv_sha256(run->source);
+	f.input_bytes = source_csv_bytes(run->source);
 	f.counts = &counts;
 	f.exit_code = exit_code;
 	f.outputs = outs;
@@ -645,11 +758,13 @@ static enum pl_status write_html(struct run *run, int exit_code)
 static enum pl_status finish_reports(struct run *run, int exit_code)
 {
 	struct report *all[] = {run->detail, run->summary_report,
-				run->rejects, run->changes_report};
+				run->rejects, run->changes_report,
+				run->customers};
 	struct report_stats *stats[] = {&run->detail_stats,
 					&run->summary_stats,
 					&run->rejects_stats,
-					&run->changes_stats};
+					&run->changes_stats,
+					&run->customers_stats};
 	enum pl_status st = PL_OK;
 
 	for(size_t i = 0; i < sizeof(all) / sizeof(all[0]) && !st; i++) {
@@ -673,11 +788,13 @@ static enum pl_status finish_reports(struct run *run, int exit_code)
 static enum pl_status publish_reports(struct run *run)
 {
 	struct report *all[] = {run->detail, run->summary_report,
-				run->rejects, run->changes_report};
+				run->rejects, run->changes_report,
+				run->customers};
 	struct report_stats *stats[] = {&run->detail_stats,
 					&run->summary_stats,
 					&run->rejects_stats,
-					&run->changes_stats};
+					&run->changes_stats,
+					&run->customers_stats};
 	enum pl_status st = PL_OK;
 
 	run->published = true;
@@ -688,7 +805,7 @@ static enum pl_status publish_reports(struct run *run)
 			report_abort(all[i]);
 	}
 	run->detail = run->summary_report = run->rejects = NULL;
-	run->changes_report = NULL;
+	run->changes_report = run->customers = NULL;
 	if(!st && run->html_out)
 		st = outfile_commit(run->html_out, &run->html_stats, run->err);
 	else
@@ -703,9 +820,10 @@ static void abort_reports(struct run *run)
 	report_abort(run->summary_report);
 	report_abort(run->rejects);
 	report_abort(run->changes_report);
+	report_abort(run->customers);
 	outfile_abort(run->html_out);
 	run->detail = run->summary_report = run->rejects = NULL;
-	run->changes_report = NULL;
+	run->changes_report = run->customers = NULL;
 	run->html_out = NULL;
 }
 
@@ -713,7 +831,9 @@ static enum pl_status write_manifest(struct run *run, int exit_code)
 {
 	const struct pipeline_config *cfg = run->cfg;
 	struct manifest m;
-	struct manifest_output outs[5];
+	struct manifest_listing listing;
+	struct source_listing_facts facts;
+	struct manifest_output outs[6];
 	struct manifest_option opts[10];
 	char conc[16], retries[16], timeout[32], rate[32], excel[8];
 	size_t n = 0;
@@ -751,9 +871,18 @@ static enum pl_status write_manifest(struct run *run, int exit_code)
 	m.correlation_id = run->correlation_id;
 	m.started_ms = run->started_ms;
 	m.ended_ms = now_wall_ms();
-	m.input_path = cfg->input;
-	m.input_sha256 = run->input_sha256;
-	m.input_bytes = run->input_bytes;
+	if(cfg->all_customers) {
+		source_listing_facts(run->source, &facts);
+		listing = (struct manifest_listing){
+			run->listing_request, cfg->base_url, cfg->page_size,
+			facts.pages, run->input.rows, facts.duplicates,
+			facts.relisted, run->input.rejects, facts.restarts};
+		m.listing = &listing;
+	} else {
+		m.input_path = cfg->input;
+		m.input_sha256 = source_csv_sha256(run->source);
+		m.input_bytes = source_csv_bytes(run->source);
+	}
 	m.options = opts;
 	m.noptions = n;
 	fill_counts(run, &m.counts);
@@ -813,10 +942,16 @@ static void print_summary(struct run *run)
 	struct buf line;
 	size_t n;
 
-	log_info("summary: %lu input rows: %lu valid, %lu duplicate, %lu "
-		 "invalid, %lu blank", run->input.rows, run->input.tenants,
-		 run->input.duplicates, run->input.rejects,
-		 run->input.blanks);
+	if(run->cfg->all_customers)
+		log_info("summary: %lu customers listed: %lu valid, %lu "
+			 "duplicate, %lu invalid", run->input.rows,
+			 run->input.tenants, run->input.duplicates,
+			 run->input.rejects);
+	else
+		log_info("summary: %lu input rows: %lu valid, %lu duplicate, "
+			 "%lu invalid, %lu blank", run->input.rows,
+			 run->input.tenants, run->input.duplicates,
+			 run->input.rejects, run->input.blanks);
 	log_info("summary: %lu fetched, %lu resumed from journal: %lu "
 		 "answered, %lu not found, %lu failed", run->fetched,
 		 run->resumed, run->answered, run->not_found, run->failed);
@@ -856,9 +991,7 @@ enum pl_status pipeline_run(const struct pipeline_config *cfg,
 	       sizeof(run.correlation_id));
 	run.tenants = tenantset_new();
 	run.summary = summary_new();
-	run.input_hash = EVP_MD_CTX_new();
-	if(!run.tenants || !run.summary || !run.input_hash ||
-	   !EVP_DigestInit_ex(run.input_hash, EVP_sha256(), NULL)) {
+	if(!run.tenants || !run.summary) {
 		st = pl_fail(err, PL_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -878,7 +1011,11 @@ enum pl_status pipeline_run(const struct pipeline_config *cfg,
 		if(st)
 			goto out;
 	}
-	st = read_input(&run);
+	st = open_source(&run);
+	if(!st)
+		st = open_customers(&run);
+	if(!st)
+		st = read_input(&run);
 	if(!st)
 		st = open_reports(&run);
 	if(!st)
@@ -952,7 +1089,7 @@ out:
 		signo = cfg->stop ? (int)*cfg->stop : 0;
 		res->exit_code = pl_exit_code(st, signo);
 	}
-	res->tenants = run.total;
+	res->tenants = run.tenants ? total(&run) : 0;
 	res->answered = run.answered;
 	res->not_found = run.not_found;
 	res->failed = run.failed;
@@ -962,7 +1099,8 @@ out:
 		free(run.window[i]);
 	}
 	free(run.window);
-	EVP_MD_CTX_free(run.input_hash);
+	source_free(run.source);
+	custdir_free(run.custdir);
 	html_free(run.html);
 	changes_free(run.changes);
 	previous_free(run.previous);

@@ -1,16 +1,20 @@
 /*
  * pipeline.h: the whole job, wired; the only header the CLI needs.
  *
- *   read CSV -> validate + dedupe IDs -> fetch concurrently (bounded,
- *   retried, rate-limited) -> normalize JSON into rows -> write detail +
- *   summary reports (+ rejects, journal, changes since a previous
- *   run, an HTML page, manifest)
+ *   read CSV (or list the customers) -> validate + dedupe IDs -> fetch
+ *   concurrently (bounded, retried, rate-limited) -> normalize JSON into
+ *   rows -> write detail + summary reports (+ rejects, customers,
+ *   journal, changes since a previous run, an HTML page, manifest)
  *
- * The input is read completely first (streaming: only the 16-byte IDs are
- * kept), so input errors stop the run before any request and the total is
- * known for progress. Answers arrive in any order; a reorder window puts
- * rows back in input order before they are written, so the same input,
- * correlation ID and answers give the same bytes.
+ * The input is a source (source.h) the pipeline pulls tenants from. A
+ * CSV is read completely first (streaming: only the 16-byte IDs are
+ * kept), so input errors stop the run before any request and the total
+ * is known for progress. The customer listing (all_customers) is read
+ * page by page by the same engine that fetches the qualifications, which
+ * start as soon as the first page is in; its total is known at its last
+ * page. Answers arrive in any order; a reorder window puts rows back in
+ * input order before they are written, so the same input, correlation
+ * ID and answers give the same bytes.
  */
 #ifndef QR_PIPELINE_H
 #define QR_PIPELINE_H
@@ -45,6 +49,14 @@ struct pipeline_config {
 	enum report_format format;
 	int excel_safe;
 	const char *column;       /* --column, NULL = auto */
+	/* --all-customers: no input file; the input is the API's customer
+	 * list (GET /v1/customers), page_size customers a page. */
+	int all_customers;
+	unsigned page_size;
+	/* --customers PATH: one row per tenant (tenant_id, company_name,
+	 * domain, relationship_to_partner), NULL = none. With a CSV input
+	 * its name and domain columns (csvin.h) fill it. */
+	const char *customers;
 
 	const char *base_url;
 	unsigned concurrency;

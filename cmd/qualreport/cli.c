@@ -21,6 +21,7 @@
 #define DEFAULT_CONCURRENCY 16
 #define DEFAULT_RETRIES 5
 #define DEFAULT_TIMEOUT_MS 30000L
+#define DEFAULT_PAGE_SIZE 500
 
 /* getopt_long's view of the table: long options return 256 + their row. */
 #define LONG_BASE 256
@@ -28,16 +29,19 @@
 static const char help_head[] =
 "usage: qualreport [OPTIONS] INPUT.csv        (INPUT \"-\" = standard input)\n"
 "       qualreport login [--check] OPTIONS    (App+User sign-in, see Login)\n"
+"       qualreport [OPTIONS] --all-customers\n"
 "\n"
-"Reads customer tenant IDs from a CSV, asks Partner Center for each one's\n"
-"special-offer qualifications (GET /v1/customers/{id}/qualifications) and\n"
-"writes a detail report (one row per tenant and qualification) and a\n"
+"Reads customer tenant IDs from a CSV, or lists all of the partner's\n"
+"customers from the API (--all-customers), asks Partner Center for each\n"
+"one's special-offer qualifications (GET /v1/customers/{id}/qualifications)\n"
+"and writes a detail report (one row per tenant and qualification) and a\n"
 "summary (tenants by qualification and vetting status).\n";
 
 static const char help_tail[] =
 "\n"
 "Exit codes: 0 all tenants answered; 1 some tenants failed (reports written);\n"
-"2 usage; 3 input unreadable or no tenant column; 4 authentication failed;\n"
+"2 usage; 3 input unreadable or no tenant column (the customer list could\n"
+"not be read); 4 authentication failed;\n"
 "5 output not written; 130/143 interrupted (no report, journal kept).\n"
 "\n"
 "Examples:\n"
@@ -50,6 +54,8 @@ static const char help_tail[] =
 "      --refresh-token-file /var/lib/qualreport/refresh-token\n"
 "  qualreport --tenant contoso.onmicrosoft.com --client-id 1111...5555 \\\n"
 "      --refresh-token-file /var/lib/qualreport/refresh-token customers.csv\n"
+"  qualreport --all-customers --journal run.journal -o quals.csv \\\n"
+"      --customers customers.csv\n"
 "  qualreport --config /etc/qualreport/qualreport.conf customers.csv\n"
 "  cut -d, -f3 crm.csv | qualreport - --column 1 -o - | less\n";
 
@@ -432,8 +438,8 @@ static bool is_file_path(const char *path)
 
 /*
  * --previous, --changes and --html: each needs the others it works with,
- * and the new outputs clash with no other output (one stdout at most,
- * no file named twice).
+ * and the new outputs (those and --customers) clash with no other output
+ * (one stdout at most, no file named twice).
  */
 static enum pl_status check_comparison(const struct pipeline_config *cfg,
 				       struct pl_err *err)
@@ -442,7 +448,7 @@ static enum pl_status check_comparison(const struct pipeline_config *cfg,
 		{"-o", cfg->output}, {"-s", cfg->summary},
 		{"--rejects", cfg->rejects}, {"--manifest", cfg->manifest},
 		{"--journal", cfg->journal}, {"--changes", cfg->changes},
-		{"--html", cfg->html}};
+		{"--html", cfg->html}, {"--customers", cfg->customers}};
 	size_t n = sizeof(outs) / sizeof(outs[0]), stdouts = 0;
 
 	if(cfg->changes && !cfg->previous)
@@ -457,12 +463,13 @@ static enum pl_status check_comparison(const struct pipeline_config *cfg,
 	for(size_t i = 0; i < n; i++)
 		stdouts += outs[i].path && !strcmp(outs[i].path, "-");
 	if(stdouts > 1 && ((cfg->changes && !strcmp(cfg->changes, "-")) ||
-			   (cfg->html && !strcmp(cfg->html, "-"))))
+			   (cfg->html && !strcmp(cfg->html, "-")) ||
+			   (cfg->customers && !strcmp(cfg->customers, "-"))))
 		return pl_fail(err, PL_EUSAGE,
 			       "only one output can be stdout");
 	/* the new options against every output (the others are checked
 	 * among themselves above) */
-	for(size_t i = n - 2; i < n; i++) {
+	for(size_t i = n - 3; i < n; i++) {
 		if(!is_file_path(outs[i].path))
 			continue;
 		for(size_t j = 0; j < n; j++)
@@ -551,6 +558,7 @@ static void set_defaults(struct cli *cli)
 	cfg->concurrency = DEFAULT_CONCURRENCY;
 	cfg->retries = DEFAULT_RETRIES;
 	cfg->timeout_ms = DEFAULT_TIMEOUT_MS;
+	cfg->page_size = DEFAULT_PAGE_SIZE;
 	cfg->progress = PROGRESS_AUTO;
 	cfg->auth.user_agent = "qualreport/" QR_VERSION;
 	localtime_r(&now, &cli->started);
@@ -592,17 +600,30 @@ enum pl_status cli_parse(struct cli *cli, int argc, char **argv,
 		return check_credentials(cli, err);
 	}
 
-	if(optind >= argc)
+	if(cfg->all_customers && optind < argc)
+		return pl_fail(err, PL_EUSAGE,
+			       "--all-customers lists the customers from the "
+			       "API: no input file, got '%s'", argv[optind]);
+	if(!cfg->all_customers && cli->page_size_set)
+		return pl_fail(err, PL_EUSAGE,
+			       "--page-size is for --all-customers");
+	if(cfg->all_customers && cfg->column)
+		return pl_fail(err, PL_EUSAGE,
+			       "--column is for an input file, not "
+			       "--all-customers");
+	if(!cfg->all_customers && optind >= argc)
 		return pl_fail(err, PL_EUSAGE,
 			       "no input file (give a CSV path, or - for "
-			       "stdin; see --help)");
+			       "stdin, or --all-customers; see --help)");
 	if(argc - optind > 1)
 		return pl_fail(err, PL_EUSAGE,
 			       "one input file only, got '%s' and '%s'",
 			       argv[optind], argv[optind + 1]);
-	cfg->input = argv[optind];
-	if(!*cfg->input)
-		return pl_fail(err, PL_EUSAGE, "input path is empty");
+	if(!cfg->all_customers) {
+		cfg->input = argv[optind];
+		if(!*cfg->input)
+			return pl_fail(err, PL_EUSAGE, "input path is empty");
+	}
 	st = check_outputs(cli, err);
 	if(st)
 		return st;

@@ -47,6 +47,7 @@ struct cli {
 	const struct auth_cloud *cloud; /* --cloud, NULL: global */
 	bool login;             /* qualreport login */
 	int login_check;        /* login --check */
+	int page_size_set;      /* --page-size given */
 	char *token;            /* owned secret */
 	char *client_secret;    /* owned secret */
 	char *config_token;     /* owned secret from a private config file */

@@ -20,6 +20,7 @@
 #include "ping.h"
 
 #define MAX_RETRIES 100
+#define MAX_PAGE_SIZE 100000
 #define MAX_TIMEOUT_S 3600.0
 
 #define FIELD(f) offsetof(struct cli, f)
@@ -193,6 +194,21 @@ static enum pl_status set_timeout(struct cli *cli, const struct cli_option *o,
 	return PL_OK;
 }
 
+static enum pl_status set_page_size(struct cli *cli,
+				    const struct cli_option *o,
+				    const char *v, struct pl_err *err)
+{
+	unsigned long n;
+
+	(void)o;
+	if(!parse_uint(v, 1, MAX_PAGE_SIZE, &n))
+		return pl_fail(err, PL_EUSAGE, "--page-size: '%s' is not a "
+			       "number from 1 to %d", v, MAX_PAGE_SIZE);
+	cli->cfg.page_size = (unsigned)n;
+	cli->page_size_set = 1;
+	return PL_OK;
+}
+
 static enum pl_status set_cacert(struct cli *cli, const struct cli_option *o,
 				 const char *v, struct pl_err *err)
 {
@@ -362,6 +378,10 @@ HEADING("Output:"),
 {"html", 0, "PATH", OPT_PATH, set_path, CFG(html),
 	"a self-contained HTML report for people (no\n"
 	"network access; prints on A4)"},
+{"customers", 0, "PATH", OPT_PATH, set_path, CFG(customers),
+	"one row per tenant: tenant_id, company_name, domain,\n"
+	"relationship_to_partner (a CSV input: from its\n"
+	"companyName/Company/Name and domain columns)"},
 {"excel-safe", 0, NULL, 0, set_flag, CFG(excel_safe),
 	"prefix CSV text starting with = + - @ with '\n"
 	"so spreadsheets do not run it as a formula"},
@@ -372,6 +392,11 @@ HEADING("Input:"),
 {"previous", 0, "PATH", OPT_PATH, set_path, CFG(previous),
 	"last run's detail report (.csv, .ndjson[.gz]) or\n"
 	"manifest (.json), for --changes and --html"},
+{"all-customers", 0, NULL, 0, set_flag, CFG(all_customers),
+	"no INPUT: list the partner's customers from the API\n"
+	"(GET /v1/customers, page by page) and report them all"},
+{"page-size", 0, "N", 0, set_page_size, 0,
+	"customers per listing page, 1-100000 (default 500)"},
 HEADING("Fetching:"),
 {"concurrency", 'j', "N", 0, set_concurrency, 0,
 	"requests in flight, 1-1024 (default 16)"},

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +25,14 @@ struct custdir {
 	FILE *fp;
 	size_t count;
 	size_t last;               /* last index added */
+	uint64_t written;          /* bytes handed to fp */
+	uint64_t flushed;          /* of them, in the file */
 	struct buf rec;
 	char *iobuf;
+	/* custdir_name_of's cursor: the next record's offset and index */
+	uint64_t rd_off;
+	size_t rd_asked;
+	struct buf rd_name;
 };
 
 struct head {
@@ -67,6 +74,7 @@ enum pl_status custdir_new(struct custdir **out, struct pl_err *err)
 		return pl_fail(err, PL_ENOMEM, "out of memory");
 	}
 	buf_init(&d->rec, 0);
+	buf_init(&d->rd_name, 0);
 	fd = temp_fd();
 	if(fd >= 0)
 		d->fp = fdopen(fd, "w+b");
@@ -127,6 +135,7 @@ enum pl_status custdir_add(struct custdir *d, size_t index,
 			       strerror(errno));
 	d->count++;
 	d->last = index;
+	d->written += d->rec.len;
 	return PL_OK;
 }
 
@@ -172,6 +181,7 @@ enum pl_status custdir_lookup(struct custdir *d, const size_t *indices,
 		free(want);
 		return read_fail(d, err);
 	}
+	d->flushed = d->written;
 	for(size_t r = 0; r < d->count && k < n; r++) {
 		size_t len, off[3];
 		const char *f[3];
@@ -226,6 +236,68 @@ enum pl_status custdir_lookup(struct custdir *d, const size_t *indices,
 	return st;
 }
 
+/* pread all of n bytes at off (flushing what is still buffered first).
+ * true, or false at a short read or an error. */
+static bool read_at(struct custdir *d, uint64_t off, void *p, size_t n)
+{
+	size_t done = 0;
+
+	if(off + n > d->flushed) {
+		if(fflush(d->fp))
+			return false;
+		d->flushed = d->written;
+	}
+	while(done < n) {
+		ssize_t r = pread(fileno(d->fp), (char *)p + done, n - done,
+				  (off_t)(off + done));
+
+		if(r < 0 && errno == EINTR)
+			continue;
+		if(r <= 0)
+			return false;
+		done += (size_t)r;
+	}
+	return true;
+}
+
+const char *custdir_name_of(void *ctx, size_t index)
+{
+	struct custdir *d = ctx;
+	struct head h;
+	size_t len;
+
+	if(!d)
+		return NULL;
+	if(index < d->rd_asked)
+		d->rd_off = 0;
+	d->rd_asked = index;
+	while(d->rd_off + sizeof(h) <= d->written) {
+		if(!read_at(d, d->rd_off, &h, sizeof(h)))
+			return NULL;
+		if(h.index > index)
+			return NULL;
+		len = 0;
+		for(int i = 0; i < 3; i++)
+			len += h.len[i] ? h.len[i] - 1 : 0;
+		if(h.index < index) {
+			d->rd_off += sizeof(h) + len;
+			continue;
+		}
+		d->rd_off += sizeof(h) + len;
+		if(!h.len[0])
+			return NULL;
+		buf_reset(&d->rd_name);
+		if(buf_grow(&d->rd_name, h.len[0]) ||
+		   !read_at(d, d->rd_off - len, d->rd_name.data,
+			    h.len[0] - 1))
+			return NULL;
+		d->rd_name.len = h.len[0] - 1;
+		d->rd_name.data[d->rd_name.len] = '\0';
+		return d->rd_name.data;
+	}
+	return NULL;
+}
+
 void custdir_free(struct custdir *d)
 {
 	if(!d)
@@ -233,6 +305,7 @@ void custdir_free(struct custdir *d)
 	if(d->fp)
 		fclose(d->fp);
 	buf_release(&d->rec);
+	buf_release(&d->rd_name);
 	free(d->iobuf);
 	free(d);
 }

@@ -52,6 +52,18 @@ enum pl_status custdir_lookup(struct custdir *d, const size_t *indices,
 			      size_t n, custdir_fn fn, void *ctx,
 			      struct pl_err *err);
 
+/*
+ * The company name of tenant index (an html_options name_of hook: ctx is
+ * the struct custdir), for a caller that asks in input order, as the
+ * page does while the detail report is written: a cursor reads the file
+ * forward, so asking for every tenant in order reads it once, even while
+ * tenants are still being added. Asking for a lower index than the last
+ * starts again from the start. NULL when the tenant has no name or the
+ * file cannot be read (the page then shows the ID alone). Borrowed until
+ * the next call.
+ */
+const char *custdir_name_of(void *custdir, size_t index);
+
 void custdir_free(struct custdir *d);
 
 #endif

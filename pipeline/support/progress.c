@@ -58,9 +58,14 @@ static void format_counts(const struct progress *p,
 	if(rate > 0 && st->total >= st->done)
 		progress_format_duration((double)(st->total - st->done) / rate,
 					 eta, sizeof(eta));
-	len = snprintf(out, outlen, "%llu/%llu %d%%",
-		       (unsigned long long)st->done,
-		       (unsigned long long)st->total, pct);
+	if(st->listing)
+		len = snprintf(out, outlen, "%llu done, listed %llu so far",
+			       (unsigned long long)st->done,
+			       (unsigned long long)st->total);
+	else
+		len = snprintf(out, outlen, "%llu/%llu %d%%",
+			       (unsigned long long)st->done,
+			       (unsigned long long)st->total, pct);
 	if(len >= 0 && (size_t)len < outlen && st->resume_in_ms > 0) {
 		int64_t s = (st->resume_in_ms + 999) / 1000;
 
@@ -73,7 +78,10 @@ static void format_counts(const struct progress *p,
 				" throttled by the API: resuming in %s,",
 				when);
 	}
-	if(len >= 0 && (size_t)len < outlen)
+	if(len >= 0 && (size_t)len < outlen && st->listing)
+		len += snprintf(out + len, outlen - (size_t)len, " %.1f/s",
+				rate);
+	else if(len >= 0 && (size_t)len < outlen)
 		len += snprintf(out + len, outlen - (size_t)len,
 				" %.1f/s ETA %s", rate, eta);
 	if(len >= 0 && (size_t)len < outlen && st->failed)
@@ -108,6 +116,8 @@ static void draw(struct progress *p, int64_t now)
 	if(barw < 10) {
 		fprintf(stderr, "\r\033[K%.*s", width - 1, counts);
 	} else {
+		/* while listing, the bar is only what is done of what is
+		 * known: it can go back as the list grows */
 		filled = st->total ? (int)((double)barw * (double)st->done /
 					   (double)st->total)
 				   : barw;

@@ -12,13 +12,18 @@
 #ifndef QR_PROGRESS_H
 #define QR_PROGRESS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "pipeline.h"
 
 struct progress_state {
 	uint64_t done;     /* tenants finished (including resumed) */
-	uint64_t total;    /* tenants to account for */
+	uint64_t total;    /* tenants to account for (so far, if listing) */
+	/* The customer list is still being read: the total is what was
+	 * listed so far ("1200 done, listed 5000 so far"), no percentage
+	 * or ETA. */
+	bool listing;
 	uint64_t failed;
 	unsigned in_flight;
 	unsigned waiting;  /* tenants waiting for a retry */
