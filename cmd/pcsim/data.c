@@ -19,6 +19,9 @@ struct data_tenant {
 struct data_set {
 	struct data_tenant *tenants; /* sorted by key */
 	size_t ntenants;
+	char **customers;            /* the "customers" list, compact JSON */
+	size_t ncustomers;
+	int has_customers;
 };
 
 static void answer_release(struct data_answer *a)
@@ -43,6 +46,9 @@ void data_set_free(struct data_set *set)
 		free(t->answers);
 	}
 	free(set->tenants);
+	for(size_t i = 0; i < set->ncustomers; i++)
+		free(set->customers[i]);
+	free(set->customers);
 	free(set);
 }
 
@@ -71,6 +77,41 @@ const struct data_answer *data_set_find(const struct data_set *set,
 size_t data_set_size(const struct data_set *set)
 {
 	return set ? set->ntenants : 0;
+}
+
+const char *const *data_set_customers(const struct data_set *set, size_t *n)
+{
+	*n = set && set->has_customers ? set->ncustomers : 0;
+	return set && set->has_customers
+		? (const char *const *)set->customers : NULL;
+}
+
+/* The "customers" list, kept as the compact text of each item. */
+static enum pl_status parse_customers(struct data_set *set,
+				      struct json_object *v, const char *path,
+				      struct pl_err *err)
+{
+	size_t n;
+
+	if(!json_object_is_type(v, json_type_array))
+		return pl_fail(err, PL_EUSAGE, "%s: \"customers\" must be an "
+			       "array of items", path);
+	n = json_object_array_length(v);
+	set->customers = calloc(n + 1, sizeof(*set->customers));
+	if(!set->customers)
+		return pl_fail(err, PL_ENOMEM, "out of memory");
+	set->has_customers = 1;
+	for(size_t i = 0; i < n; i++) {
+		const char *s = json_object_to_json_string_ext(
+			json_object_array_get_idx(v, i),
+			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+		set->customers[i] = strdup(s ? s : "null");
+		if(!set->customers[i])
+			return pl_fail(err, PL_ENOMEM, "out of memory");
+		set->ncustomers++;
+	}
+	return PL_OK;
 }
 
 static char *dup_bytes(const char *s, size_t len)
@@ -350,6 +391,13 @@ enum pl_status data_set_load(const char *path, struct data_set **out,
 
 		if(id[0] == '_')
 			continue;
+		if(!strcmp(id, "customers")) {
+			st = parse_customers(set, json_object_iter_peek_value(
+						     &it), path, err);
+			if(st)
+				goto out;
+			continue;
+		}
 		st = parse_tenant(id, json_object_iter_peek_value(&it),
 				  &set->tenants[set->ntenants++], path, err);
 		if(st)

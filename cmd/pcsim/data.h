@@ -16,7 +16,14 @@
  *                                close: an answer cut off mid-body
  *    "latency_ms": N}            delay instead of --latency-ms/jitter
  *
- * No body gives an empty one. Keys starting with "_" are comments, at the
+ * No body gives an empty one. The top-level key "customers" is not a
+ * tenant: it is the customer list GET /v1/customers serves (customers.h),
+ * an array of items sent as given (compact), so a test can list exactly
+ * the customers it wants, invalid ones included:
+ *
+ *   "customers": [{"id": "<tenant>", "companyProfile": {...}}, ...]
+ *
+ * Keys starting with "_" are comments, at the
  * top level and in answers; any other unknown key is an error, so a typo
  * does not silently fall back to the generated answer.
  *
@@ -70,5 +77,9 @@ const struct data_answer *data_set_find(const struct data_set *set,
 
 /* How many tenants the set scripts. */
 size_t data_set_size(const struct data_set *set);
+
+/* The "customers" list: *n items, each compact JSON text; NULL (and 0)
+ * when the file has none. */
+const char *const *data_set_customers(const struct data_set *set, size_t *n);
 
 #endif

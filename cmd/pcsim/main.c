@@ -77,6 +77,24 @@ static const char usage_text[] =
 "  --tls-cert FILE      serve HTTPS with this PEM certificate (chain) ...\n"
 "  --tls-key FILE       ... and this PEM private key; the URL printed\n"
 "                       is then https://127.0.0.1:PORT\n"
+"\n"
+"The customer list, GET /v1/customers?size=N (pages with links.next and\n"
+"MS-ContinuationToken), from --data's \"customers\" list or generated:\n"
+"  --customers N        N generated customers (tenant, name, domain per\n"
+"                       --seed and position; default 0)\n"
+"  --customers-duplicate K  the first K page boundaries repeat a customer\n"
+"                       (one on two pages)\n"
+"  --customers-page-max M   pages of at most M customers, whatever size\n"
+"  --customers-token-ttl S  continuation tokens older than S seconds are\n"
+"                       refused: 400 {\"code\":2005} (expired)\n"
+"  --customers-expire-page P  the first request with page P's token is\n"
+"                       refused that way, once (2 = the second page)\n"
+"  --customers-next STYLE   next links: v1 (default), bare, relative,\n"
+"                       absolute, mixed (v1 and bare by turns), other-host\n"
+"  --customers-end STYLE    the end of the list: nolink (default),\n"
+"                       code2000 (a last next link answered 400 code 2000),\n"
+"                       empty (a last next link to an empty page)\n"
+"  --customers-quirks   a BOM before each page, a trailing comma in items\n"
 "  --help               show this help\n"
 "\n"
 "Not API (never delayed, throttled or authenticated): GET /stats,\n"
@@ -148,7 +166,9 @@ enum {
 	OPT_PUBLIC_CLIENT, OPT_REFRESH_TOKEN, OPT_REFRESH_GRACE,
 	OPT_REFRESH_TTL, OPT_DEVICE_INTERVAL, OPT_DEVICE_EXPIRES,
 	OPT_DEVICE_APPROVE, OPT_DEVICE_MODE, OPT_AAD_ERROR, OPT_TOKEN_DELAY,
-	OPT_RECORD_ASSERTIONS, OPT_BURST, OPT_WINDOW
+	OPT_RECORD_ASSERTIONS, OPT_BURST, OPT_WINDOW,
+	OPT_CUSTOMERS, OPT_CUST_DUP, OPT_CUST_PAGE_MAX, OPT_CUST_TTL,
+	OPT_CUST_EXPIRE, OPT_CUST_NEXT, OPT_CUST_END, OPT_CUST_QUIRKS
 };
 
 static const struct option options[] = {
@@ -156,6 +176,14 @@ static const struct option options[] = {
 	{"client-cert", required_argument, NULL, OPT_CLIENT_CERT},
 	{"client-id", required_argument, NULL, OPT_CLIENT_ID},
 	{"client-secret", required_argument, NULL, OPT_CLIENT_SECRET},
+	{"customers", required_argument, NULL, OPT_CUSTOMERS},
+	{"customers-duplicate", required_argument, NULL, OPT_CUST_DUP},
+	{"customers-end", required_argument, NULL, OPT_CUST_END},
+	{"customers-expire-page", required_argument, NULL, OPT_CUST_EXPIRE},
+	{"customers-next", required_argument, NULL, OPT_CUST_NEXT},
+	{"customers-page-max", required_argument, NULL, OPT_CUST_PAGE_MAX},
+	{"customers-quirks", no_argument, NULL, OPT_CUST_QUIRKS},
+	{"customers-token-ttl", required_argument, NULL, OPT_CUST_TTL},
 	{"data", required_argument, NULL, OPT_DATA},
 	{"device-approve-after", required_argument, NULL, OPT_DEVICE_APPROVE},
 	{"device-expires-in", required_argument, NULL, OPT_DEVICE_EXPIRES},
@@ -365,12 +393,54 @@ static void parse_args(int argc, char **argv, struct pcsim_config *cfg)
 			cfg->token_delay_ms =
 				(unsigned)parse_uint(name, optarg, 3600000);
 			break;
+		case OPT_CUSTOMERS:
+			cfg->customers.count = (unsigned long)parse_uint(
+				name, optarg, 100000000);
+			break;
+		case OPT_CUST_DUP:
+			cfg->customers.duplicate = (unsigned)parse_uint(
+				name, optarg, 1000000);
+			break;
+		case OPT_CUST_PAGE_MAX:
+			cfg->customers.page_max = (unsigned)parse_uint(
+				name, optarg, 100000);
+			break;
+		case OPT_CUST_TTL:
+			cfg->customers.token_ttl_ms = (unsigned long)(1000 *
+				parse_double(name, optarg, 86400));
+			if(!cfg->customers.token_ttl_ms)
+				die_usage("%s: at least 0.001", name);
+			break;
+		case OPT_CUST_EXPIRE:
+			cfg->customers.expire_page = (unsigned)parse_uint(
+				name, optarg, 100000000);
+			if(cfg->customers.expire_page < 2)
+				die_usage("%s: the first page has no token; "
+					  "2 is the second page", name);
+			break;
+		case OPT_CUST_NEXT:
+			if(customers_next_style_parse(
+				   optarg, &cfg->customers.next_style))
+				die_usage("%s: '%s' is not v1, bare, relative, "
+					  "absolute, mixed or other-host",
+					  name, optarg);
+			break;
+		case OPT_CUST_END:
+			if(customers_end_style_parse(
+				   optarg, &cfg->customers.end_style))
+				die_usage("%s: '%s' is not nolink, code2000 or "
+					  "empty", name, optarg);
+			break;
+		case OPT_CUST_QUIRKS:
+			cfg->customers.quirks = 1;
+			break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
 			exit(0);
 		default:
 			if(optopt == OPT_DOC || optopt == OPT_HELP ||
-			   optopt == OPT_PUBLIC_CLIENT)
+			   optopt == OPT_PUBLIC_CLIENT ||
+			   optopt == OPT_CUST_QUIRKS)
 				fprintf(stderr, "pcsim: option '%s' takes no "
 					"argument\n", argv[optind - 1]);
 			else if(optopt)
@@ -385,6 +455,7 @@ static void parse_args(int argc, char **argv, struct pcsim_config *cfg)
 	}
 	if(optind < argc)
 		die_usage("unexpected argument '%s'", argv[optind]);
+	cfg->customers.seed = cfg->seed;
 	if(cfg->drop_rate + cfg->fail_rate + cfg->malformed_rate >
 	   1 + 1e-9)
 		die_usage("%s add up to more than 1",

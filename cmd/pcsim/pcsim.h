@@ -13,6 +13,8 @@
 
 #include "now.h"
 
+#include "customers.h"
+
 struct pcsim_config {
 	unsigned port;            /* 0: any free port */
 	unsigned latency_ms;      /* added to every API answer */
@@ -48,6 +50,7 @@ struct pcsim_config {
 	long aad_error;           /* every token grant fails so; 0: none */
 	unsigned token_delay_ms;  /* the token endpoints answer this late */
 	const char *record_assertions; /* append each assertion received */
+	struct customers_options customers; /* GET /v1/customers */
 };
 
 /* Monotonic clock in nanoseconds (now.h's): every deadline in pcsim

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "identity.h"
+#include "customers.h"
 #include "ids.h"
 #include "scenario.h"
 #include "tenantmap.h"
@@ -40,6 +41,7 @@
 
 enum route {
 	ROUTE_API,        /* /v1/customers/{id}/qualifications */
+	ROUTE_CUSTOMERS,  /* /v1/customers: the list (customers.h) */
 	ROUTE_API_OTHER,  /* another path under /v1/ */
 	ROUTE_TOKEN_V1,
 	ROUTE_TOKEN_V2,
@@ -65,6 +67,7 @@ struct stats {
 	atomic_uint_fast64_t late;         /* ... more than LATE_NS late */
 	atomic_uint_fast64_t max_late_us;
 	atomic_uint_fast64_t late_sum_us;  /* for the mean lateness */
+	atomic_uint_fast64_t customer_pages; /* pages of the list served */
 };
 
 struct server {
@@ -72,6 +75,8 @@ struct server {
 	struct MHD_Daemon *daemon;
 	struct timer *timer;
 	struct tenant_map *tenants;
+	struct customers *customers;
+	struct tenant_map *pages;    /* the list's request counts */
 	struct token_store *tokens;  /* NULL without --client-id */
 	struct identity *identity;   /* the token endpoints' logic */
 	struct data_set *data;
@@ -169,6 +174,9 @@ static enum route route_of(const char *url, const char **id, size_t *idlen)
 	static const char suf[] = "/qualifications";
 	const char *slash;
 
+	if(!strcasecmp(url, "/v1/customers") ||
+	   !strcasecmp(url, "/v1/customers/"))
+		return ROUTE_CUSTOMERS;
 	if(!strncasecmp(url, pre, sizeof(pre) - 1)) {
 		const char *p = url + sizeof(pre) - 1;
 
@@ -383,6 +391,46 @@ static int generated_reply(struct req *r, uint64_t h, uint32_t n)
 			  scenario_render(&p, cfg->doc_style, body));
 }
 
+/* A page of the customer list (or its error) as r's answer. */
+static int page_reply(struct req *r, uint64_t h, uint32_t n, uint64_t now_ms)
+{
+	struct server *s = r->srv;
+	char origin[64];
+	struct customers_request q;
+	struct customers_answer a;
+	struct pl_err err;
+	int rc;
+
+	switch(scenario_fault(&s->rates, h, n)) {
+	case FAULT_DROP:
+		r->drop = 1;
+		return 0;
+	case FAULT_FAIL:
+		return api_error(r, (unsigned)scenario_fail_status(h, n),
+				 800003, "Unexpected service error");
+	default:
+		break;
+	}
+	snprintf(origin, sizeof(origin), "%s://127.0.0.1:%u",
+		 s->cfg->tls_cert ? "https" : "http", s->port);
+	q.size = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+					     "size");
+	q.seek = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+					     "seekOperation");
+	q.token = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+					      "MS-ContinuationToken");
+	q.origin = origin;
+	q.now_ms = now_ms;
+	if(customers_answer(s->customers, &q, scenario_fault(&s->rates, h, n)
+			    == FAULT_MALFORMED, &a, &err))
+		return -1;
+	rc = json_reply(r, a.status, a.body, a.len);
+	if(a.is_page)
+		count(&s->st.customer_pages);
+	free(a.body);
+	return rc;
+}
+
 /*
  * Decide the answer to a request under /v1/ and build it in r, checking
  * in this order: token, path, method, tenant ID, throttle; then the
@@ -416,7 +464,7 @@ static long decide_api(struct req *r, const char *method, const char *id,
 						WWW_AUTHENTICATE);
 		goto out;
 	}
-	if(r->route != ROUTE_API) {
+	if(r->route != ROUTE_API && r->route != ROUTE_CUSTOMERS) {
 		rc = api_error(r, 404, 1000, "Not found");
 		goto out;
 	}
@@ -429,12 +477,21 @@ static long decide_api(struct req *r, const char *method, const char *id,
 						"GET, HEAD");
 		goto out;
 	}
-	if(!scenario_parse_guid(id, idlen, lower, key)) {
+	if(r->route == ROUTE_CUSTOMERS) {
+		struct customers_request q = {0};
+
+		q.size = MHD_lookup_connection_value(
+			r->conn, MHD_GET_ARGUMENT_KIND, "size");
+		q.token = MHD_lookup_connection_value(
+			r->conn, MHD_HEADER_KIND, "MS-ContinuationToken");
+		customers_key(&q, cfg->seed, key, &h);
+	} else if(!scenario_parse_guid(id, idlen, lower, key)) {
 		rc = api_error(r, 400, 400, "The customer tenant id must be "
 			       "a GUID");
 		goto out;
+	} else {
+		h = scenario_tenant_hash(lower, cfg->seed);
 	}
-	h = scenario_tenant_hash(lower, cfg->seed);
 
 	if(cfg->throttle_rps > 0 || cfg->window_ns) {
 		pthread_mutex_lock(&s->bucket_mu);
@@ -446,7 +503,8 @@ static long decide_api(struct req *r, const char *method, const char *id,
 		pthread_mutex_unlock(&s->bucket_mu);
 	}
 	now_ms = (now_ns - s->start_ns) / 1000000u;
-	tenant_map_visit(s->tenants, key, now_ms,
+	tenant_map_visit(r->route == ROUTE_CUSTOMERS ? s->pages : s->tenants,
+			 key, now_ms,
 			 retry_after ? now_ms + retry_after * 1000ull : 0,
 			 &n, &violation);
 	if(violation)
@@ -464,8 +522,11 @@ static long decide_api(struct req *r, const char *method, const char *id,
 						num);
 		goto out;
 	}
-	scripted = data_set_find(s->data, key, n);
-	if(scripted) {
+	scripted = r->route == ROUTE_CUSTOMERS ? NULL
+					       : data_set_find(s->data, key, n);
+	if(r->route == ROUTE_CUSTOMERS) {
+		rc = page_reply(r, h, n, now_ms);
+	} else if(scripted) {
 		rc = scripted_reply(r, scripted);
 		delay = scripted->latency_ms;
 	} else {
@@ -572,7 +633,8 @@ static int stats_reply(struct req *r)
 			       "\"retry_after_violations\":%llu,"
 			       "\"tokens_issued\":%llu,\"unauthorized\":%llu,"
 			       "\"tenants\":%zu,\"delayed\":%llu,\"late\":%llu,"
-			       "\"max_late_ms\":%.3f,\"mean_late_ms\":%.3f",
+			       "\"max_late_ms\":%.3f,\"mean_late_ms\":%.3f,"
+			       "\"customer_pages\":%llu",
 			       LOAD(st->throttled), LOAD(st->throttled_first),
 			       LOAD(st->dropped),
 			       (long long)atomic_load(&st->in_flight),
@@ -585,7 +647,8 @@ static int stats_reply(struct req *r)
 			       LOAD(st->delayed)
 				      ? (double)LOAD(st->late_sum_us) / 1000 /
 						(double)LOAD(st->delayed)
-				      : 0.0);
+				      : 0.0,
+			      LOAD(st->customer_pages));
 #undef LOAD
 	if(!bst && identity_stats(r->srv->identity, &body))
 		bst = PL_ENOMEM;
@@ -611,6 +674,7 @@ static void stats_reset(struct stats *st)
 	atomic_store(&st->late, 0);
 	atomic_store(&st->max_late_us, 0);
 	atomic_store(&st->late_sum_us, 0);
+	atomic_store(&st->customer_pages, 0);
 	/* A gauge is not zeroed: its maximum restarts from the present. */
 	atomic_store(&st->max_in_flight, atomic_load(&st->in_flight));
 }
@@ -735,6 +799,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 	switch(r->route) {
 	case ROUTE_API:
 	case ROUTE_API_OTHER:
+	case ROUTE_CUSTOMERS:
 		route_of(url, &id, &idlen);
 		delay = decide_api(r, method, id, idlen);
 		rc = delay < 0 ? -1 : 0;
@@ -824,10 +889,13 @@ enum pl_status server_start(const struct pcsim_config *cfg,
 		scenario_window_init(&s->window, cfg->window_limit,
 				     cfg->window_ns);
 	s->tenants = tenant_map_new();
+	s->pages = tenant_map_new();
+	s->customers = customers_new(&cfg->customers, data);
 	s->timer = timer_new(resume_cb);
 	if(cfg->client_id)
 		s->tokens = token_store_new();
-	if(!s->tenants || !s->timer || (cfg->client_id && !s->tokens)) {
+	if(!s->tenants || !s->pages || !s->customers || !s->timer ||
+	   (cfg->client_id && !s->tokens)) {
 		st = pl_fail(err, PL_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -897,6 +965,8 @@ void server_stop(struct server *s)
 	timer_free(s->timer);
 	tenant_map_free(s->tenants);
 	identity_free(s->identity);
+	tenant_map_free(s->pages);
+	customers_free(s->customers);
 	token_store_free(s->tokens);
 	data_set_free(s->data);
 	pthread_mutex_destroy(&s->bucket_mu);

@@ -3,6 +3,10 @@
  *
  * Routes:
  *   GET  /v1/customers/{id}/qualifications  the API
+ *   GET  /v1/customers                       the customer list, in pages
+ *                                            (customers.h; steps 1, 2,
+ *                                            4 and 6 apply, keyed by the
+ *                                            page asked for)
  *   any other path under /v1/                404 {"code":1000,...}
  *   POST /{tenant}/oauth2/v2.0/token         token grants, v2 form
  *   POST /{tenant}/oauth2/token              token grants, v1 form

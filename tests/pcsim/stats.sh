@@ -15,7 +15,8 @@ counters() {
 		 throttled_first_window: 0, dropped: 0,
 		 in_flight: 0, max_in_flight: 0, retry_after_violations: 0,
 		 tokens_issued: 0, unauthorized: 0, tenants: $tenants,
-		 delayed: 0, late: 0, max_late_ms: 0, mean_late_ms: 0} + $ARGS.named'
+		 delayed: 0, late: 0, max_late_ms: 0, mean_late_ms: 0,
+		 customer_pages: 0} + $ARGS.named'
 }
 
 case_stats() {
