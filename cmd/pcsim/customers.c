@@ -288,8 +288,9 @@ enum pl_status customers_answer(struct customers *c,
 					  "out of memory") : PL_OK;
 		if(opt->expire_page && t.page == opt->expire_page)
 			first = atomic_exchange(&c->expired_once, 1) == 0;
-		if(first || (opt->token_ttl_ms &&
-			     q->now_ms > t.issued_ms + opt->token_ttl_ms))
+		if(first || (opt->token_ttl_ms >= 0 &&
+			     q->now_ms >= t.issued_ms +
+					  (uint64_t)opt->token_ttl_ms))
 			return error_body(a, 400, 2005, "Continuation token "
 					  "has expired") ? pl_fail(err,
 					  PL_ENOMEM, "out of memory") : PL_OK;

@@ -26,8 +26,9 @@
  *                   so a customer appears on two pages (as when one is
  *                   added while a partner lists them): K more items
  *   page_max M      pages hold at most M items, whatever size asks
- *   token_ttl_ms T  a token older than T is refused: 400 {"code":2005,
- *                   "description":"Continuation token has expired"}
+ *   token_ttl_ms T  a token T or more old is refused (0: every token):
+ *                   400 {"code":2005,"description":"Continuation token
+ *                   has expired"}
  *   expire_page P   the first request with the token of page P (2 = the
  *                   second page) is refused the same way, once
  *   next_style      v1 ("/v1/customers?..."), bare ("/customers?...",
@@ -68,7 +69,7 @@ struct customers_options {
 	unsigned long count;       /* generated customers (no --data list) */
 	unsigned duplicate;
 	unsigned page_max;         /* 0: as asked */
-	unsigned long token_ttl_ms; /* 0: tokens never expire */
+	long token_ttl_ms;         /* -1: tokens never expire */
 	unsigned expire_page;      /* 0: none */
 	enum customers_next_style next_style;
 	enum customers_end_style end_style;

@@ -85,8 +85,8 @@ static const char usage_text[] =
 "  --customers-duplicate K  the first K page boundaries repeat a customer\n"
 "                       (one on two pages)\n"
 "  --customers-page-max M   pages of at most M customers, whatever size\n"
-"  --customers-token-ttl S  continuation tokens older than S seconds are\n"
-"                       refused: 400 {\"code\":2005} (expired)\n"
+"  --customers-token-ttl S  continuation tokens S seconds old or older\n"
+"                       are refused: 400 {\"code\":2005} (expired); 0: all\n"
 "  --customers-expire-page P  the first request with page P's token is\n"
 "                       refused that way, once (2 = the second page)\n"
 "  --customers-next STYLE   next links: v1 (default), bare, relative,\n"
@@ -251,6 +251,7 @@ static void parse_args(int argc, char **argv, struct pcsim_config *cfg)
 	cfg->device_interval = 5;
 	cfg->device_expires_in = 900;
 	cfg->device_approve_after = 2;
+	cfg->customers.token_ttl_ms = -1;
 	cfg->threads = ncpu > 0 ? (unsigned)ncpu : 1;
 	opterr = 0;
 	while((c = getopt_long(argc, argv, "", options, &li)) != -1) {
@@ -406,10 +407,8 @@ static void parse_args(int argc, char **argv, struct pcsim_config *cfg)
 				name, optarg, 100000);
 			break;
 		case OPT_CUST_TTL:
-			cfg->customers.token_ttl_ms = (unsigned long)(1000 *
+			cfg->customers.token_ttl_ms = (long)(1000 *
 				parse_double(name, optarg, 86400));
-			if(!cfg->customers.token_ttl_ms)
-				die_usage("%s: at least 0.001", name);
 			break;
 		case OPT_CUST_EXPIRE:
 			cfg->customers.expire_page = (unsigned)parse_uint(
