@@ -38,7 +38,7 @@ walk() {
 	done
 }
 
-case_pages() {
+case_list_pages() {
 	local p1 p2 t
 	start_pcsim --token tk --customers 5 --seed 3
 	p1=$(page '/v1/customers?size=2')
@@ -73,7 +73,7 @@ case_pages() {
 	stop_pcsim
 }
 
-case_options() {
+case_list_options() {
 	local p t
 	start_pcsim --token tk --customers 10 --customers-duplicate 2
 	expect_eq "duplicate: 12 items" "$(walk 3 | wc -l)" 12
@@ -119,7 +119,7 @@ case_options() {
 	stop_pcsim
 }
 
-case_data() {
+case_list_data() {
 	cat >"$TMP/d.json" <<'JSON'
 {"customers": [{"id": "6caf76a5-7035-48ae-8280-ad3729a6f2e7"}, "odd", {"x": 1}],
  "_": "a comment"}
@@ -136,7 +136,7 @@ JSON
 	grep -q '"customers" must be an array' "$TMP/err" || fail "$(cat "$TMP/err")"
 }
 
-case_faults() {
+case_list_faults() {
 	local n
 	start_pcsim --token tk --customers 20 --fail-rate 0.5 --seed 8
 	n=0
