@@ -115,6 +115,7 @@ struct xfer {
 	int has_headers;
 	unsigned header_gen;      /* token generation in the headers */
 	struct buf body;          /* NORM_MAX_BODY at most */
+	bool page;                /* the request is a page of the list */
 	int too_big;
 	int nomem;
 	int64_t retry_after_ms;   /* -1 = none */
@@ -296,8 +297,10 @@ static void xfer_release(struct fetch_engine *e, struct xfer *x)
 {
 	unlink_extra(x);
 	x->job = NULL;
-	/* one huge answer must not pin megabytes per slot for the run */
-	buf_trim(&x->body, BODY_KEEP);
+	/* one huge answer must not pin megabytes per slot for the run, nor
+	 * a page of the list (hundreds of KB) a buffer in every slot it
+	 * ever passed through */
+	buf_trim(&x->body, x->page ? 0 : BODY_KEEP);
 	e->idle[e->nidle++] = x;
 }
 
@@ -469,8 +472,8 @@ static enum pl_status start_attempt(struct fetch_engine *e, struct job *j,
 	j->sent_us = now;
 	x->job = j;
 	buf_reset(&x->body);
-	x->body.limit = j->in.kind == FETCH_PAGE ? FETCH_PAGE_MAX_BODY
-						 : NORM_MAX_BODY;
+	x->page = j->in.kind == FETCH_PAGE;
+	x->body.limit = x->page ? FETCH_PAGE_MAX_BODY : NORM_MAX_BODY;
 	x->too_big = 0;
 	x->nomem = 0;
 	x->retry_after_ms = -1;
