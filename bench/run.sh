@@ -10,7 +10,9 @@
 #      full pipeline (-o x.ndjson.gz) against curl --parallel writing
 #      every body to one stream, and against xargs -P 64 curl | jq
 #      (2,000 tenants, scaled)
-#   3. memory: peak RSS at 10k, 100k and 1M tenants (ndjson.gz), and at
+#   3. memory: peak RSS at 10k, 100k and 1M tenants (ndjson.gz); and
+#      listing 1M customers from pcsim (--all-customers with --customers
+#      and a journal, the monthly run) against the same limit, and at
 #      1M again as next month's run: --previous (the 1M run's manifest,
 #      its detail ndjson.gz), --changes and --html; the page's size
 #   4. throttled: the API's quota in four shapes, at qualreport's default
@@ -351,7 +353,52 @@ scenario_memory() {
 	row "$scen" "peak RSS, $(commas "$n") tenants, vs the limit" \
 		"$mib MiB" "64.0 MiB (limit)" "$(fmt %.3f "$r")" "≤ 1.00" \
 		"$(meets "$r" '<=' 1.00)"
+	MEM_CSV_RSS=$rss
 	scenario_previous "$n" "$in" "$rss"
+}
+
+# 3b. The customer list instead of a CSV: pcsim lists n customers in pages
+# of 500 while qualreport fetches them, writing --customers (names spilled
+# to disk, not kept) and a journal. pcsim only: nginx serves no list.
+scenario_listing() {
+	local n=${MEM_NS[-1]} scen rss mib r rows
+	local out=$TMP/list.ndjson.gz cust=$TMP/list.customers.ndjson.gz
+
+	scen="listing, no latency, -j $J, ndjson.gz, --customers --journal"
+	if [[ $SERVER != pcsim ]]; then
+		echo "== $scen: pcsim only, skipped" >&2
+		return 0
+	fi
+	echo "== $scen, $(commas "$n") customers" >&2
+	start_server --customers "$n"
+	timed "list_$n" "$QR" -q --no-progress --base-url "$PCSIM_URL" \
+		--all-customers -j "$J" -o "$out" --customers "$cust" \
+		--journal "$TMP/list.journal"
+	check_rc "list_$n" qualreport
+	stop_server
+	jq -e --argjson n "$n" '.exit_code == 0 and .counts.valid == $n
+		and .counts.answered == $n and .input.customers_listed == $n' \
+		"$out.manifest.json" >/dev/null ||
+		die "list_$n: manifest does not show $n customers answered:" \
+			"$(jq -c .counts "$out.manifest.json")"
+	rows=$(zcat "$cust" | wc -l)
+	[[ $rows -eq $n ]] || die "list_$n: $rows customers rows, not $n"
+	[[ $(zcat "$out" | cut -d'"' -f4 | sort -u | wc -l) -eq $n ]] ||
+		die "list_$n: the detail report lacks tenants"
+	rm -f "$out" "$out.manifest.json" "$cust" "$TMP/list.journal"
+	rss=$T_RSS
+	mib=$(fmt %.1f "$(calc "$rss / 1024")")
+	if [[ -n ${MEM_CSV_RSS-} ]]; then
+		r=$(calc "$rss / $MEM_CSV_RSS")
+		row "$scen" "peak RSS, $(commas "$n") customers listed, vs $(commas "$n") CSV rows" \
+			"$mib MiB" \
+			"$(fmt %.1f "$(calc "$MEM_CSV_RSS / 1024")") MiB" \
+			"$(fmt %.3f "$r")" "—" "—"
+	fi
+	r=$(calc "$rss / $MEM_LIMIT_KIB")
+	row "$scen" "peak RSS, $(commas "$n") customers listed, vs the limit" \
+		"$mib MiB" "64.0 MiB (limit)" "$(fmt %.3f "$r")" "≤ 1.00" \
+		"$(meets "$r" '<=' 1.00)"
 }
 
 # 3b. Next month: the largest run again, with the last one as --previous.
@@ -513,6 +560,7 @@ echo "qualreport: $QR$([[ $SMOKE -eq 1 ]] && echo ' (smoke run)')" >&2
 scenario_latency
 scenario_cpu
 scenario_memory
+scenario_listing
 scenario_throttle
 
 {
