@@ -299,6 +299,29 @@ grep -q "has no company-name or domain column" "$TMP/unnamed.err" && ok \
 check "csv --customers without name columns: no request" "$(stats | jq .requests)" 0
 stop_pcsim
 
+# ---- the README's monthly config: all-customers and customers in it ------
+start_pcsim --token list-token --customers 300 --seed 6
+month=$(date +%Y-%m)
+cat >"$TMP/monthly.conf" <<EOF
+base-url = $PCSIM_URL
+all-customers
+customers = $TMP/%Y-%m-customers.csv
+output = $TMP/%Y-%m-qualifications.ndjson.gz
+journal = $TMP/%Y-%m.journal
+no-progress
+EOF
+"$QR" --config "$TMP/monthly.conf" -q
+check "monthly config: exit code" "$?" 0
+check "monthly config: customers at the month's path" \
+  "$(($(wc -l <"$TMP/$month-customers.csv") - 1))" 300
+check "monthly config: detail" \
+  "$(zcat "$TMP/$month-qualifications.ndjson.gz" | jq -r .tenant_id | sort -u | wc -l)" 300
+curl -sf -X POST "$PCSIM_URL/stats/reset" >/dev/null
+"$QR" --config "$TMP/monthly.conf" -q
+check "monthly config rerun: exit code" "$?" 0
+check "monthly config rerun: nothing listed or fetched again" "$(stats | jq .requests)" 0
+stop_pcsim
+
 # ---- usage errors --------------------------------------------------------
 "$QR" --all-customers "$TMP/named.csv" -o "$TMP/u.csv" 2>"$TMP/u.err"
 check "--all-customers with an INPUT: exit code" "$?" 2
