@@ -42,7 +42,8 @@ struct pipeline_config {
 	const char *html;         /* the page for people, NULL = none */
 	/* Company names for the page: the name of tenant `index` (input
 	 * order) or NULL (borrowed for the call). NULL hook: tenant IDs
-	 * only, until a customer listing supplies names. */
+	 * only. With all_customers or customers the pipeline uses the
+	 * names it was given (custdir.h) instead. */
 	const char *(*name_of)(void *ctx, size_t tenant_index);
 	void *name_ctx;
 	int format_set;           /* -f given */

@@ -255,6 +255,21 @@ check "items: counts" "$(jq -c '.counts | [.input_rows, .valid, .duplicate, .inv
   "$D/out.csv.manifest.json")" "[6,2,2,2]"
 check "items: manifest invalid" "$(jq .input.invalid "$D/out.csv.manifest.json")" 2
 
+# ---- the HTML page names the customers the list named --------------------
+run_list html --customers 300 --seed 6 -- --html "$TMP/html/report.html"
+check "html: exit code" "$RC" 0
+python3 - "$D/report.html" "$D/cust.csv" >"$D/names.check" <<'EOF'
+import csv, html, re, sys
+page = open(sys.argv[1], encoding="utf-8").read()
+names = {r["tenant_id"]: r["company_name"] for r in csv.DictReader(open(sys.argv[2], encoding="utf-8"))}
+pairs = re.findall(r'<span class="name">([^<]*)</span><span class="id">([^<]*)</span>', page)
+bad = [(n, t) for n, t in pairs if names.get(t) != html.unescape(n)]
+print(len(pairs), len(bad))
+EOF
+read -r named wrong <"$D/names.check"
+[ "${named:-0}" -ge 20 ] && ok || fail "html: only ${named:-0} named customers on the page"
+check "html: every name is its tenant's" "${wrong:-x}" 0
+
 # ---- streaming: fetches start before the list is read -------------------
 start_pcsim --token list-token --customers 2000 --seed 7 --latency-ms 30
 "$QR" --all-customers --base-url "$PCSIM_URL" --page-size 50 -j 8 \
