@@ -249,11 +249,20 @@ static enum pl_status open_reports(struct run *run)
 				   run->err);
 }
 
+/* With --previous, records wait to be written until the changes can be
+ * computed (start_changes). */
+static bool is_writing_held(const struct run *run)
+{
+	return run->previous && !run->changes;
+}
+
 /* Write out every record that is next in input order. */
 static enum pl_status write_ready(struct run *run)
 {
 	enum pl_status st = PL_OK;
 
+	if(is_writing_held(run))
+		return PL_OK;
 	while(run->next_write < total(run)) {
 		size_t i = run->next_write;
 		struct tenant_record **slot =
@@ -305,15 +314,52 @@ static enum pl_status write_ready(struct run *run)
 }
 
 /*
- * --previous, --changes, --html: index the previous report (one pass,
- * every record checked, before any request) and open the changes report;
- * the page collects from the first record written.
+ * The changes against the previous report: its index over this run's
+ * tenants (one pass, every record checked) and the sinks of its rows.
+ * The index needs every tenant of the run, so with the customer list it
+ * is built once the list is read to its end; until then no record is
+ * written (the reorder window fills and holds the fetches back, the
+ * pages go on). Idempotent.
+ */
+static enum pl_status start_changes(struct run *run)
+{
+	const struct pipeline_config *cfg = run->cfg;
+	struct changes_sink sink;
+	enum pl_status st;
+
+	if(!run->previous || run->changes || !source_is_complete(run->source))
+		return PL_OK;
+	st = changes_new(run->previous, run->tenants, &run->changes,
+			 run->err);
+	if(st)
+		return st;
+	log_info("previous report %s: %llu tenants, %llu of them in this "
+		 "run", previous_detail_path(run->previous),
+		 (unsigned long long)changes_previous_tenants(run->changes),
+		 (unsigned long long)changes_kept_tenants(run->changes));
+	if(cfg->changes) {
+		sink = changes_report_sink(run->changes_report);
+		st = changes_add_sink(run->changes, &sink, run->err);
+		if(st)
+			return st;
+	}
+	if(run->html) {
+		sink = (struct changes_sink){html_add_change, run->html};
+		st = changes_add_sink(run->changes, &sink, run->err);
+	}
+	return st;
+}
+
+/*
+ * --previous, --changes, --html: read the previous report (every record
+ * checked, before any request), open the changes report, and index it
+ * when the run's tenants are known (start_changes); the page collects
+ * from the first record written.
  */
 static enum pl_status open_comparison(struct run *run)
 {
 	const struct pipeline_config *cfg = run->cfg;
 	struct report_options opt = {cfg->format, cfg->excel_safe};
-	struct changes_sink sink;
 	enum pl_status st;
 
 	if(cfg->html) {
@@ -333,15 +379,8 @@ static enum pl_status open_comparison(struct run *run)
 	if(!cfg->previous)
 		return PL_OK;
 	st = previous_open(cfg->previous, &run->previous, run->err);
-	if(!st)
-		st = changes_new(run->previous, run->tenants, &run->changes,
-				 run->err);
 	if(st)
 		return st;
-	log_info("previous report %s: %llu tenants, %llu of them in this "
-		 "run", previous_detail_path(run->previous),
-		 (unsigned long long)changes_previous_tenants(run->changes),
-		 (unsigned long long)changes_kept_tenants(run->changes));
 	if(cfg->changes) {
 		run->changes_format = own_format(cfg, cfg->changes);
 		opt.format = run->changes_format;
@@ -349,16 +388,8 @@ static enum pl_status open_comparison(struct run *run)
 					 &run->changes_report, run->err);
 		if(st)
 			return st;
-		sink = changes_report_sink(run->changes_report);
-		st = changes_add_sink(run->changes, &sink, run->err);
-		if(st)
-			return st;
 	}
-	if(run->html) {
-		sink = (struct changes_sink){html_add_change, run->html};
-		st = changes_add_sink(run->changes, &sink, run->err);
-	}
-	return st;
+	return start_changes(run);
 }
 
 static void show_progress(struct run *run)
@@ -416,6 +447,8 @@ static enum pl_status job_done(void *ctx, const struct fetch_result *res,
 
 	if(res->kind == FETCH_PAGE) {
 		st = source_request_done(run->source, res, err);
+		if(!st)
+			st = start_changes(run); /* the list may be complete */
 		if(!st)
 			st = write_ready(run); /* a resumed prefix, listed */
 		show_progress(run);
@@ -561,8 +594,11 @@ static enum pl_status fetch_all(struct run *run)
 
 	/* Write the resumed tenants at the head of the input now: the
 	 * window only moves on as rows are written, and no answer would
-	 * come to move it past a resumed prefix longer than the window. */
-	st = write_ready(run);
+	 * come to move it past a resumed prefix longer than the window.
+	 * (A resumed list read to its end can be compared now.) */
+	st = start_changes(run);
+	if(!st)
+		st = write_ready(run);
 	if(st || (source_is_complete(run->source) &&
 		  run->resumed == total(run)))
 		return st; /* everything resumed: no token needed */
