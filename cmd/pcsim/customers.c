@@ -39,7 +39,8 @@ static const char *const kinds[] = {
 	"Museum", "Ltd", "Inc.", "Hospital"
 };
 
-int customers_next_style_parse(const char *s, enum customers_next_style *out)
+bool customers_next_style_parse(const char *s,
+				enum customers_next_style *out)
 {
 	static const char *const names[] = {"v1", "bare", "relative",
 					    "absolute", "mixed", "other-host"};
@@ -47,23 +48,24 @@ int customers_next_style_parse(const char *s, enum customers_next_style *out)
 	for(size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if(!strcmp(s, names[i])) {
 			*out = (enum customers_next_style)i;
-			return 0;
+			return true;
 		}
 	}
-	return -1;
+	return false;
 }
 
-int customers_end_style_parse(const char *s, enum customers_end_style *out)
+bool customers_end_style_parse(const char *s,
+			       enum customers_end_style *out)
 {
 	static const char *const names[] = {"nolink", "code2000", "empty"};
 
 	for(size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if(!strcmp(s, names[i])) {
 			*out = (enum customers_end_style)i;
-			return 0;
+			return true;
 		}
 	}
-	return -1;
+	return false;
 }
 
 struct customers *customers_new(const struct customers_options *opt,
@@ -168,15 +170,15 @@ static void format_token(const struct token *t, uint64_t seed, char *out,
 		 t->dups, t->page, t->issued_ms, mac(t, seed));
 }
 
-static int parse_token(const char *s, uint64_t seed, struct token *t)
+static bool parse_token(const char *s, uint64_t seed, struct token *t)
 {
 	uint32_t m;
 	char tail;
 
 	if(sscanf(s, "ct1.%lu.%u.%lu.%" SCNu64 ".%" SCNx32 "%c", &t->offset,
 		  &t->dups, &t->page, &t->issued_ms, &m, &tail) != 5)
-		return -1;
-	return m == mac(t, seed) ? 0 : -1;
+		return false;
+	return m == mac(t, seed);
 }
 
 void customers_key(const struct customers_request *q, uint64_t seed,
@@ -282,7 +284,7 @@ enum pl_status customers_answer(struct customers *c,
 	if(q->token) {
 		int first = 0;
 
-		if(parse_token(q->token, opt->seed, &t))
+		if(!parse_token(q->token, opt->seed, &t))
 			return error_body(a, 400, 2001, "Invalid continuation "
 					  "token") ? pl_fail(err, PL_ENOMEM,
 					  "out of memory") : PL_OK;

@@ -52,6 +52,7 @@
 #ifndef PCSIM_CUSTOMERS_H
 #define PCSIM_CUSTOMERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,10 +78,11 @@ struct customers_options {
 	uint64_t seed;
 };
 
-/* Parse a style name ("v1", "bare", ...): 0, or -1 when unknown. */
-int customers_next_style_parse(const char *s,
-			       enum customers_next_style *out);
-int customers_end_style_parse(const char *s, enum customers_end_style *out);
+/* Parse a style name ("v1", "bare", ...): false when unknown. */
+bool customers_next_style_parse(const char *s,
+				enum customers_next_style *out);
+bool customers_end_style_parse(const char *s,
+			       enum customers_end_style *out);
 
 struct customers;
 

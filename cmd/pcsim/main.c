@@ -418,14 +418,14 @@ static void parse_args(int argc, char **argv, struct pcsim_config *cfg)
 					  "2 is the second page", name);
 			break;
 		case OPT_CUST_NEXT:
-			if(customers_next_style_parse(
+			if(!customers_next_style_parse(
 				   optarg, &cfg->customers.next_style))
 				die_usage("%s: '%s' is not v1, bare, relative, "
 					  "absolute, mixed or other-host",
 					  name, optarg);
 			break;
 		case OPT_CUST_END:
-			if(customers_end_style_parse(
+			if(!customers_end_style_parse(
 				   optarg, &cfg->customers.end_style))
 				die_usage("%s: '%s' is not nolink, code2000 or "
 					  "empty", name, optarg);

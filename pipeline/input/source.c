@@ -8,11 +8,10 @@ enum pl_status source_start(struct source *s, struct pl_err *err)
 	return s->ops->start ? s->ops->start(s, err) : PL_OK;
 }
 
-int source_next_request(struct source *s, int64_t now_us,
-			struct fetch_job *job)
+bool source_next_request(struct source *s, int64_t now_us,
+			 struct fetch_job *job)
 {
-	return s->ops->next_request ? s->ops->next_request(s, now_us, job)
-				    : 0;
+	return s->ops->next_request && s->ops->next_request(s, now_us, job);
 }
 
 enum pl_status source_request_done(struct source *s,

@@ -123,13 +123,13 @@ struct source;
 enum pl_status source_start(struct source *s, struct pl_err *err);
 
 /*
- * A request the source needs the engine to make now: 1 and *job filled
- * (a FETCH_PAGE job, its strings owned by the source until the job is
- * done), 0 when none is due. At most one is out at a time. The CSV
- * source never has one.
+ * A request the source needs the engine to make now: true and *job
+ * filled (a FETCH_PAGE job, its strings owned by the source until the job
+ * is done), false when none is due. At most one is out at a time. The
+ * CSV source never has one.
  */
-int source_next_request(struct source *s, int64_t now_us,
-			struct fetch_job *job);
+bool source_next_request(struct source *s, int64_t now_us,
+			 struct fetch_job *job);
 
 /*
  * The answer to a request of source_next_request(). PL_OK when it was

@@ -10,8 +10,8 @@
 
 struct source_ops {
 	enum pl_status (*start)(struct source *s, struct pl_err *err);
-	int (*next_request)(struct source *s, int64_t now_us,
-			    struct fetch_job *job);
+	bool (*next_request)(struct source *s, int64_t now_us,
+			     struct fetch_job *job);
 	enum pl_status (*request_done)(struct source *s,
 				       const struct fetch_result *res,
 				       struct pl_err *err);

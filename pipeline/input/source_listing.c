@@ -437,17 +437,17 @@ static enum pl_status read_page(struct source_listing *s,
 
 /* ---- the interface ------------------------------------------------------ */
 
-static int listing_next_request(struct source *base, int64_t now_us,
-				struct fetch_job *job)
+static bool listing_next_request(struct source *base, int64_t now_us,
+				 struct fetch_job *job)
 {
 	struct source_listing *s = (struct source_listing *)base;
 	struct pl_err ignored;
 
 	if(s->out || s->complete || now_us < s->not_before_us)
-		return 0;
+		return false;
 	/* a pass for a resumed run; out of memory here shows up again */
 	if(s->new_pass && begin_pass(s, &ignored))
-		return 0;
+		return false;
 	memset(job, 0, sizeof(*job));
 	job->seq = PAGE_SEQ;
 	job->kind = FETCH_PAGE;
@@ -462,7 +462,7 @@ static int listing_next_request(struct source *base, int64_t now_us,
 			 s->page + 1);
 	job->label = s->label;
 	s->out = true;
-	return 1;
+	return true;
 }
 
 static enum pl_status listing_request_done(struct source *base,
