@@ -55,8 +55,9 @@ struct run {
 	struct source_counts input;
 	char listing_request[1024];   /* the listing: what the journal and
 					 manifest say was listed */
-	/* Names, domains and relationships, on disk (custdir.h): with
-	 * the listing, or --customers; the page's company names. */
+	/* Names, domains and relationships, on disk (custdir.h), for the
+	 * page's company names: with --html and the listing or
+	 * --customers. */
 	struct custdir *custdir;
 
 	struct report *detail, *summary_report, *rejects, *customers;
@@ -219,7 +220,8 @@ static enum pl_status open_customers(struct run *run)
 	struct report_options opt = {cfg->format, cfg->excel_safe};
 	enum pl_status st;
 
-	if(cfg->all_customers || cfg->customers) {
+	/* the page is the one reader of the names on disk */
+	if(cfg->html && (cfg->all_customers || cfg->customers)) {
 		st = custdir_new(&run->custdir, run->err);
 		if(st)
 			return st;

@@ -381,12 +381,61 @@ static void test_open_removes_the_previous(void **state)
 	assert_int_equal(count_entries(fx->dir), 1);
 }
 
+/* The customer list as the input: its facts instead of a file's, the
+ * counts tying out as for a file, the schema accepting it. */
+static void test_listing_input(void **state)
+{
+	static const char *const input[] = {
+		"listing", "base_url", "page_size", "pages",
+		"customers_listed", "duplicates_across_pages", "relisted",
+		"invalid", "restarts"};
+	const struct manifest_listing listing = {
+		"GET https://api.example/v1/customers?size=500",
+		"https://api.example", 500, 23, 12, 1, 0, 1, 0};
+	struct testutil_scratch *fx = *state;
+	struct manifest m;
+	struct pl_err err = {{0}};
+	struct json_object *root, *o;
+	char *text, cmd[1024];
+	int rc;
+
+	sample(&m);
+	m.input_path = NULL;
+	m.input_sha256 = NULL;
+	m.input_bytes = 0;
+	m.listing = &listing;
+	assert_int_equal(manifest_counts_tie_out(&m.counts, &err), PL_OK);
+	assert_int_equal(manifest_write(fx->path, &m, &err), PL_OK);
+	text = testutil_read_file(fx->path, NULL);
+	root = json_tokener_parse(text);
+	assert_non_null(root);
+	o = get(root, "input");
+	expect_keys(o, input, 9);
+	expect_str(o, "listing", "GET https://api.example/v1/customers?size=500");
+	expect_str(o, "base_url", "https://api.example");
+	expect_int(o, "page_size", 500);
+	expect_int(o, "pages", 23);
+	expect_int(o, "customers_listed", 12);
+	expect_int(o, "duplicates_across_pages", 1);
+	expect_int(o, "invalid", 1);
+	json_object_put(root);
+	free(text);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 " QR_SOURCE_DIR
+		 "/tests/schemas/validate.py " QR_SOURCE_DIR
+		 "/schemas/manifest.schema.json '%s' --format json", fx->path);
+	rc = system(cmd);
+	assert_true(rc != -1 && WIFEXITED(rc));
+	assert_int_equal(WEXITSTATUS(rc), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_time),
 		cmocka_unit_test(test_tie_out),
 		cmocka_unit_test_setup_teardown(test_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listing_input, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_strings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_and_errors, setup,
 						teardown),
