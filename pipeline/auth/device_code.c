@@ -16,23 +16,26 @@
 #define MAX_TRANSPORT_FAILURES 3
 #define TEXT_MAX 512
 
-/* Sleep ms milliseconds in short steps, watching stop. */
+/* Sleep ms milliseconds in short steps, watching stop. Timed in
+ * microseconds: whole milliseconds, truncated, could end the wait up to
+ * a millisecond before the interval RFC 8628 says a client must keep
+ * between polls, and a strict platform answers such a poll slow_down. */
 static bool wait_ms(int64_t ms, volatile sig_atomic_t *stop)
 {
-	int64_t until = now_mono_ms() + ms;
+	int64_t until = now_mono_us() + ms * 1000;
 
 	for(;;) {
-		int64_t left = until - now_mono_ms();
+		int64_t left = until - now_mono_us();
 		struct timespec ts;
 
 		if(stop && *stop)
 			return false;
 		if(left <= 0)
 			return true;
-		if(left > 100)
-			left = 100;
+		if(left > 100000)
+			left = 100000;
 		ts.tv_sec = 0;
-		ts.tv_nsec = (long)left * 1000000L;
+		ts.tv_nsec = (long)left * 1000L;
 		nanosleep(&ts, NULL);
 	}
 }
