@@ -395,6 +395,11 @@ static enum pl_status read_record(const struct journal *j,
 			       "input", tenant, i, canon);
 	*index = (size_t)i;
 	nrows = json_object_array_length(rows);
+	/* Every normalized answer has a row: a tenant without one would
+	 * vanish from the reports while its counts still tie out. */
+	if(!nrows)
+		return pl_fail(out, PL_EOUTPUT, "is corrupt: \"rows\" is "
+			       "empty");
 	for(size_t r = 0; r < nrows; r++) {
 		row = json_object_array_get_idx(rows, r);
 		if(!json_object_is_type(row, json_type_array) ||

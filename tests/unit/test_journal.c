@@ -648,6 +648,31 @@ static void test_load_errors(void **state)
 	tenantset_free(set);
 }
 
+/* A record that parses but has no row: refused, since its tenant would
+ * vanish from the reports (found by fuzz_journal). */
+static void test_record_without_rows(void **state)
+{
+	static const size_t idx[3] = {0, 1, 2};
+	struct tenantset *set = make_set(5, 0);
+	struct journal *j;
+	struct pl_err err;
+	char path[256], t1[GUID_STR_LEN + 1], line[256], want[PL_ERR_MAX];
+
+	canon(set, 1, t1);
+	snprintf(line, sizeof(line), "{\"i\":1,\"t\":\"%s\",\"h\":200,"
+		 "\"a\":1,\"r\":null,\"o\":0,\"e\":null,\"rows\":[]}\n", t1);
+	new_path(path, sizeof(path));
+	write_journal(path, set, idx, 3);
+	replace_line(path, 3, line);
+	assert_int_equal(open_j(path, set, SHA_A, FP, CORR, &j, &err),
+			 PL_EOUTPUT);
+	assert_null(j);
+	snprintf(want, sizeof(want), "journal %s line 3 is corrupt: "
+		 "\"rows\" is empty", path);
+	assert_string_equal(err.msg, want);
+	tenantset_free(set);
+}
+
 static void test_identity_mismatch(void **state)
 {
 	static const size_t idx[1] = {0};
@@ -884,6 +909,7 @@ int main(void)
 		cmocka_unit_test(test_torn_identity_and_foreign_file),
 		cmocka_unit_test(test_corrupt_line),
 		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_record_without_rows),
 		cmocka_unit_test(test_identity_mismatch),
 		cmocka_unit_test(test_tenant_mismatch),
 		cmocka_unit_test(test_batching),
