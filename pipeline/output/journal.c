@@ -347,6 +347,14 @@ static enum pl_status at_line(const struct journal *j, size_t lineno,
 		       why->msg);
 }
 
+static bool is_canonical_guid(const char *s)
+{
+	char canon[GUID_STR_LEN + 1];
+
+	return !guid_canonicalize(s, strlen(s), canon, NULL) &&
+	       !strcmp(canon, s);
+}
+
 /*
  * Check a record line's object against the tenant set and, when rec is
  * not NULL, fill rec (which must be empty) from it. *index gets "i". A
@@ -378,6 +386,10 @@ static enum pl_status read_record(const struct journal *j,
 		return pl_fail(out, PL_EOUTPUT, "is corrupt: %s", why);
 	if(!tenant)
 		return pl_fail(out, PL_EOUTPUT, "is corrupt: \"t\" is null");
+	/* The request_id column is a GUID or empty (loaders type it uuid) */
+	if(request && *request && !is_canonical_guid(request))
+		return pl_fail(out, PL_EOUTPUT, "is corrupt: \"r\" is not a "
+			       "request ID");
 	if(!json_object_object_get_ex(o, "rows", &rows) ||
 	   !json_object_is_type(rows, json_type_array))
 		return pl_fail(out, PL_EOUTPUT, "is corrupt: \"rows\" is not "
