@@ -4,9 +4,9 @@
 
 #include "civil.h"
 
-/* A Retry-After is honoured as given, but a date years ahead or a delta of
- * 10^12 seconds is a server bug, not a plan: clamp to one day. */
-#define AFTER_MAX_S (24 * 3600)
+/* Larger waits are all "far too long" alike; seconds saturate here so
+ * that the arithmetic stays in range. */
+#define AFTER_MAX_S (RETRY_AFTER_SATURATED / 1000)
 
 enum retry_action retry_classify(long http_status)
 {
@@ -79,8 +79,9 @@ static int64_t parse_delta(const char *s, size_t len)
 		if(secs <= AFTER_MAX_S)
 			secs = secs * 10 + (s[i] - '0');
 	}
+	/* a wait no run would sit through: the caller refuses it (retry.h) */
 	if(secs > AFTER_MAX_S)
-		secs = AFTER_MAX_S;
+		return RETRY_AFTER_SATURATED;
 	return secs * 1000;
 }
 
@@ -219,11 +220,10 @@ int64_t retry_parse_after(const char *value, int64_t now_epoch_ms)
 	if(!parse_http_date(value, len, &epoch))
 		return -1;
 	ms = epoch * 1000 - now_epoch_ms;
-	if(ms < 0)
-		return 0;
-	if(ms > (int64_t)AFTER_MAX_S * 1000)
-		ms = (int64_t)AFTER_MAX_S * 1000;
-	return ms;
+	/* a date now or past asks for nothing: backoff decides */
+	if(ms <= 0)
+		return -1;
+	return ms > RETRY_AFTER_SATURATED ? RETRY_AFTER_SATURATED : ms;
 }
 
 static int lower(int c)
@@ -259,7 +259,7 @@ static int64_t parse_seconds_at(const char *s, size_t n, size_t i)
 	int digits = 0;
 
 	for(; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++)
-		if(ms <= (int64_t)AFTER_MAX_S * 1000)
+		if(ms <= RETRY_AFTER_SATURATED)
 			ms = ms * 10 + (s[i] - '0') * 1000;
 	if(!digits)
 		return -1;
@@ -280,8 +280,8 @@ static int64_t parse_seconds_at(const char *s, size_t n, size_t i)
 	}
 	if(!skip_spaces(s, n, &i) || !starts_ci(s + i, n - i, "second"))
 		return -1;
-	return ms > (int64_t)AFTER_MAX_S * 1000 ? (int64_t)AFTER_MAX_S * 1000
-						  : ms;
+	/* as asked, like a Retry-After: --max-retry-wait decides */
+	return ms > RETRY_AFTER_SATURATED ? RETRY_AFTER_SATURATED : ms;
 }
 
 int64_t retry_parse_body_wait(const char *body, size_t len)

@@ -8,7 +8,9 @@
  *
  * Backoff: exponential with full jitter, delay = random(0, min(cap,
  * base * 2^(retry-1))) with base 500 ms and cap 30 s; a server's
- * Retry-After is a floor that is always honoured.
+ * Retry-After is a floor. How long a Retry-After may be is the engine's
+ * decision (--max-retry-wait): this module parses it as sent, without a
+ * clamp, so that a 31-year wait is seen as one.
  */
 #ifndef QR_RETRY_H
 #define QR_RETRY_H
@@ -18,6 +20,9 @@
 
 #define RETRY_BASE_MS 500
 #define RETRY_CAP_MS 30000
+/* Retry-After waits longer than this (about 36 million years) read as
+ * this. */
+#define RETRY_AFTER_SATURATED ((int64_t)1 << 50)
 
 enum retry_action {
 	RETRY_FINAL = 0, /* done: hand the answer to the normalizer */
@@ -37,7 +42,9 @@ int64_t retry_delay_ms(unsigned retry, int64_t retry_after_ms, uint64_t *rng);
 /*
  * Parse a Retry-After value: delta seconds ("57") or an HTTP date
  * ("Wed, 21 Oct 2015 07:28:00 GMT", relative to now_epoch_ms). Returns
- * milliseconds to wait (>= 0), or -1 when absent or unparsable.
+ * milliseconds to wait (>= 0, at most RETRY_AFTER_SATURATED), or -1 when
+ * absent, unparsable (a sign, a fraction, words) or a date that is not
+ * in the future: the caller then backs off as if none had been given.
  */
 int64_t retry_parse_after(const char *value, int64_t now_epoch_ms);
 
@@ -47,7 +54,8 @@ int64_t retry_parse_after(const char *value, int64_t now_epoch_ms);
  * in 57 seconds."}. Finds "try again in N second" (any case, one or more
  * spaces, N digits with an optional fraction) anywhere in body[0..len),
  * which need not be NUL-terminated. Returns milliseconds, rounded up and
- * clamped to one day like a Retry-After, or -1 when there is none.
+ * saturated like a Retry-After (RETRY_AFTER_SATURATED), or -1 when there
+ * is none.
  */
 int64_t retry_parse_body_wait(const char *body, size_t len);
 

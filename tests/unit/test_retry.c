@@ -96,11 +96,18 @@ static void test_parse_delta(void **state)
 	assert_int_equal(retry_parse_after("", NOW_MS), -1);
 	assert_int_equal(retry_parse_after("   ", NOW_MS), -1);
 	assert_int_equal(retry_parse_after(NULL, NOW_MS), -1);
-	/* huge deltas clamp to a day */
+	/* long waits are returned as asked (the engine refuses them), huge
+	 * ones saturate instead of overflowing */
+	assert_int_equal(retry_parse_after("86401", NOW_MS), 86401000);
+	assert_int_equal(retry_parse_after("999999999", NOW_MS),
+			 999999999000LL);
 	assert_int_equal(retry_parse_after("99999999999999999999999", NOW_MS),
-			 86400000);
-	assert_int_equal(retry_parse_after("86401", NOW_MS), 86400000);
-	assert_int_equal(retry_parse_after("86400", NOW_MS), 86400000);
+			 RETRY_AFTER_SATURATED);
+	assert_int_equal(retry_parse_after("1125899906842", NOW_MS),
+			 1125899906842000LL);
+	assert_true(retry_parse_after("1125899906843", NOW_MS) >=
+		    RETRY_AFTER_SATURATED);
+	assert_int_equal(retry_parse_after("-5", NOW_MS), -1);
 }
 
 static void test_parse_date(void **state)
@@ -110,11 +117,11 @@ static void test_parse_date(void **state)
 	assert_int_equal(
 		retry_parse_after("Wed, 21 Oct 2015 07:28:10 GMT", NOW_MS),
 		10000);
-	/* now, and a past date: no wait */
+	/* now, and a past date: nothing asked, backoff decides */
 	assert_int_equal(
-		retry_parse_after("Wed, 21 Oct 2015 07:28:00 GMT", NOW_MS), 0);
+		retry_parse_after("Wed, 21 Oct 2015 07:28:00 GMT", NOW_MS), -1);
 	assert_int_equal(
-		retry_parse_after("Sun, 06 Nov 1994 08:49:37 GMT", NOW_MS), 0);
+		retry_parse_after("Sun, 06 Nov 1994 08:49:37 GMT", NOW_MS), -1);
 	/* the fraction of the current second counts */
 	assert_int_equal(retry_parse_after("Wed, 21 Oct 2015 07:28:10 GMT",
 					   NOW_MS + 250),
@@ -138,14 +145,17 @@ static void test_parse_date(void **state)
 		retry_parse_after("Wed Oct 21 07:28:10 2015", NOW_MS), 10000);
 	assert_int_equal(
 		retry_parse_after("Wed Oct  1 07:28:10 2015", 1443684490000LL),
-		0);
+		-1);
 	assert_int_equal(
 		retry_parse_after("Thu Oct  1 07:28:20 2015", 1443684490000LL),
 		10000);
-	/* far ahead: clamped to a day */
+	/* far ahead: as asked (18 years; 2999 is 984 years) */
 	assert_int_equal(
 		retry_parse_after("Fri, 21 Oct 2033 07:28:00 GMT", NOW_MS),
-		86400000);
+		568080000000LL);
+	assert_int_equal(
+		retry_parse_after("Fri, 01 Jan 2999 00:00:00 GMT", NOW_MS),
+		31026731520000LL);
 	/* garbage */
 	assert_int_equal(
 		retry_parse_after("Wed, 21 Foo 2015 07:28:10 GMT", NOW_MS), -1);
@@ -190,9 +200,13 @@ static void test_parse_body_wait(void **state)
 	 * one */
 	assert_int_equal(retry_parse_body_wait("Try again later. Try again "
 					       "in 3 seconds", 39), 3000);
-	/* huge waits clamp to a day, like Retry-After */
+	/* huge waits are as asked, saturated like a Retry-After (how long
+	 * is too long is --max-retry-wait's) */
 	assert_int_equal(retry_parse_body_wait("try again in 99999999999999"
-					       "9999 seconds", 39), 86400000);
+					       "9999 seconds", 39),
+			 RETRY_AFTER_SATURATED);
+	assert_int_equal(retry_parse_body_wait("try again in 999999999 "
+					       "seconds", 31), 999999999000LL);
 	/* the length is honoured: no NUL needed, none read past it */
 	cut[15] = 'X';
 	assert_int_equal(retry_parse_body_wait(cut, 15), -1);
