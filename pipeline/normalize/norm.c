@@ -591,6 +591,14 @@ static const struct {
 	{ 504, "Gateway Timeout" },
 };
 
+const char *norm_status_phrase(long http_status)
+{
+	for(size_t i = 0; i < sizeof(phrases) / sizeof(*phrases); i++)
+		if(phrases[i].status == http_status)
+			return phrases[i].phrase;
+	return NULL;
+}
+
 enum pl_status norm_answer(long http_status, const char *body, size_t len,
 			   struct tenant_record *rec, struct pl_err *err)
 {
@@ -612,11 +620,8 @@ enum pl_status norm_answer(long http_status, const char *body, size_t len,
 		return st;
 	}
 	if(!apierr) {
-		const char *phrase = NULL;
+		const char *phrase = norm_status_phrase(http_status);
 
-		for(size_t i = 0; i < sizeof(phrases) / sizeof(*phrases); i++)
-			if(phrases[i].status == http_status)
-				phrase = phrases[i].phrase;
 		if(phrase)
 			snprintf(fallback, sizeof(fallback), "HTTP %ld %s",
 				 http_status, phrase);

@@ -68,6 +68,10 @@ struct json_object;
 enum pl_status norm_answer(long http_status, const char *body, size_t len,
 			   struct tenant_record *rec, struct pl_err *err);
 
+/* The reason phrase of a status ("Found" for 302) as the Error rows
+ * give it, or NULL for a status without one here. */
+const char *norm_status_phrase(long http_status);
+
 /*
  * Record a fetch that ended without a usable answer (retries exhausted on
  * a transport error, body too large, ...): one Error row with reason.
