@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "changes.h"
+#include "curlmem.h"
 #include "custdir.h"
 #include "fetch.h"
 #include "guid.h"
@@ -92,6 +93,8 @@ struct run {
 
 	char correlation_id[GUID_STR_LEN + 1];
 	int64_t started_ms, fetch_started_ms;
+	int64_t started_us;   /* monotonic, for --deadline */
+	unsigned long cut;    /* left unfinished by --deadline */
 };
 
 /* Tenants known so far (all of them once the source is complete). */
@@ -448,6 +451,10 @@ static enum pl_status job_done(void *ctx, const struct fetch_result *res,
 	enum pl_status st;
 
 	if(res->kind == FETCH_PAGE) {
+		/* cut off by the deadline: the list stays unfinished
+		 * (cut_the_rest says so) */
+		if(res->unfinished)
+			return PL_OK;
 		st = source_request_done(run->source, res, err);
 		if(!st)
 			st = start_changes(run); /* the list may be complete */
@@ -469,7 +476,9 @@ static enum pl_status job_done(void *ctx, const struct fetch_result *res,
 	else
 		st = norm_answer(res->http_status, res->body, res->body_len,
 				 rec, err);
-	if(!st && run->journal)
+	/* a tenant the deadline cut off is not done: the journal leaves it
+	 * to the next run */
+	if(!st && run->journal && !res->unfinished)
 		st = journal_append(run->journal, (size_t)res->seq, rec, err);
 	if(st) {
 		tenant_record_release(rec);
@@ -480,9 +489,93 @@ static enum pl_status job_done(void *ctx, const struct fetch_result *res,
 		log_debug("tenant %s failed: %s", rec->tenant_id,
 			  rec->error ? rec->error : "error");
 	run->window[res->seq % run->window_size] = rec;
-	run->fetched++;
+	if(res->unfinished)
+		run->cut++;
+	else
+		run->fetched++;
 	st = write_ready(run);
 	show_progress(run);
+	return st;
+}
+
+/* "1h30m", "45s": a deadline as the option takes it. */
+static void format_duration(int64_t ms, char *out, size_t n)
+{
+	int64_t s = ms / 1000;
+	size_t len = 0;
+	static const struct {
+		char unit;
+		int64_t secs;
+	} units[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+
+	out[0] = '\0';
+	for(size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if(s >= units[i].secs && len < n) {
+			int k = snprintf(out + len, n - len, "%lld%c",
+					 (long long)(s / units[i].secs),
+					 units[i].unit);
+
+			if(k > 0)
+				len += (size_t)k;
+			s %= units[i].secs;
+		}
+	}
+	if(!out[0])
+		snprintf(out, n, "0s");
+}
+
+/*
+ * The deadline passed: every tenant the engine was not given is an Error
+ * row too, not journaled, in input order (everything dispatched is done
+ * and written, so each goes out at once).
+ */
+static enum pl_status cut_the_rest(struct run *run)
+{
+	const struct pipeline_config *cfg = run->cfg;
+	char when[32];
+	enum pl_status st = PL_OK;
+
+	format_duration(cfg->deadline_ms, when, sizeof(when));
+	/* A list not read to its end is an input not read: a report of the
+	 * customers listed so far would hide the others (and, against
+	 * --previous, call them gone). As when a page fails: no report,
+	 * the journal keeps what was done. */
+	if(!source_is_complete(run->source))
+		return pl_fail(run->err, PL_EINPUT, "deadline %s reached "
+			       "before the customer list was read to its end "
+			       "(%zu customers listed so far): no report%s%s",
+			       when, total(run), cfg->journal
+			       ? "; run again with --journal " : "",
+			       cfg->journal ? cfg->journal : "");
+	for(; !st && run->next_dispatch < total(run); run->next_dispatch++) {
+		size_t i = run->next_dispatch;
+		struct tenant_record *rec;
+
+		if(run->journal && journal_is_done(run->journal, i))
+			continue;
+		rec = malloc(sizeof(*rec));
+		if(!rec)
+			return pl_fail(run->err, PL_ENOMEM, "out of memory");
+		tenant_record_init(rec);
+		guid_format(tenantset_get(run->tenants, i), rec->tenant_id);
+		st = norm_failure(FETCH_DEADLINE_TEXT, rec, run->err);
+		if(st) {
+			tenant_record_release(rec);
+			free(rec);
+			return st;
+		}
+		run->window[i % run->window_size] = rec;
+		run->cut++;
+		st = write_ready(run);
+	}
+	if(cfg->journal)
+		log_warn("deadline %s reached: %lu tenants not fetched are "
+			 "Error rows; run again with --journal %s to fetch "
+			 "them", when, run->cut, cfg->journal);
+	else
+		log_warn("deadline %s reached: %lu tenants not fetched are "
+			 "Error rows (without --journal a rerun fetches "
+			 "every tenant again)", when, run->cut);
 	return st;
 }
 
@@ -577,8 +670,8 @@ static enum pl_status open_journal(struct run *run)
 	return PL_OK;
 }
 
-/* Stage 2-4: fetch, normalize and write in input order. */
-static enum pl_status fetch_all(struct run *run)
+/* Stage 2-4 with libcurl: a token, then fetch, normalize and write. */
+static enum pl_status fetch_with_curl(struct run *run)
 {
 	const struct pipeline_config *cfg = run->cfg;
 	struct fetch_config fc;
@@ -587,25 +680,6 @@ static enum pl_status fetch_all(struct run *run)
 	const char *token;
 	enum pl_status st;
 
-	run->window_size = (size_t)cfg->concurrency * WINDOW_PER_SLOT;
-	if(run->window_size < WINDOW_MIN)
-		run->window_size = WINDOW_MIN;
-	run->window = calloc(run->window_size, sizeof(*run->window));
-	if(!run->window)
-		return pl_fail(run->err, PL_ENOMEM, "out of memory");
-
-	/* Write the resumed tenants at the head of the input now: the
-	 * window only moves on as rows are written, and no answer would
-	 * come to move it past a resumed prefix longer than the window.
-	 * (A resumed list read to its end can be compared now.) */
-	st = start_changes(run);
-	if(!st)
-		st = write_ready(run);
-	if(st || (source_is_complete(run->source) &&
-		  run->resumed == total(run)))
-		return st; /* everything resumed: no token needed */
-	if(cfg->auth_error)
-		return pl_fail(run->err, PL_EAUTH, "%s", cfg->auth_error);
 	/* Fail fast, each failure with its own code: only PL_EAUTH is
 	 * "authentication failed" (exit 4); a bad setting stays a usage
 	 * error and running out of memory stays exit 5. */
@@ -627,6 +701,9 @@ static enum pl_status fetch_all(struct run *run)
 	fc.correlation_id = run->correlation_id;
 	fc.auth = auth;
 	fc.stop = cfg->stop;
+	fc.max_retry_wait_ms = (int64_t)cfg->max_retry_wait_s * 1000;
+	if(cfg->deadline_ms > 0)
+		fc.deadline_us = run->started_us + cfg->deadline_ms * 1000;
 	if(!source_is_complete(run->source))
 		log_info("listing the customers from %s, %u a page, and "
 			 "fetching their qualifications, %u in flight%s",
@@ -641,6 +718,8 @@ static enum pl_status fetch_all(struct run *run)
 	st = fetch_run(&fc, next_job, job_done, on_tick, run, fs, run->err);
 	auth_free(auth);
 	source_counts(run->source, &run->input);
+	if(!st && fs->deadline_reached)
+		st = cut_the_rest(run);
 	if(st)
 		return st;
 	if(run->next_write != total(run) || !source_is_complete(run->source))
@@ -663,6 +742,42 @@ static enum pl_status fetch_all(struct run *run)
 			 (unsigned long long)fs->throttled);
 	}
 	return PL_OK;
+}
+
+/* Stage 2-4: fetch, normalize and write in input order. */
+static enum pl_status fetch_all(struct run *run)
+{
+	const struct pipeline_config *cfg = run->cfg;
+	enum pl_status st;
+
+	run->window_size = (size_t)cfg->concurrency * WINDOW_PER_SLOT;
+	if(run->window_size < WINDOW_MIN)
+		run->window_size = WINDOW_MIN;
+	run->window = calloc(run->window_size, sizeof(*run->window));
+	if(!run->window)
+		return pl_fail(run->err, PL_ENOMEM, "out of memory");
+
+	/* Write the resumed tenants at the head of the input now: the
+	 * window only moves on as rows are written, and no answer would
+	 * come to move it past a resumed prefix longer than the window.
+	 * (A resumed list read to its end can be compared now.) */
+	st = start_changes(run);
+	if(!st)
+		st = write_ready(run);
+	if(st || (source_is_complete(run->source) &&
+		  run->resumed == total(run)))
+		return st; /* everything resumed: no token needed */
+	if(cfg->auth_error)
+		return pl_fail(run->err, PL_EAUTH, "%s", cfg->auth_error);
+	/* libcurl's allocations counted from the start, before the
+	 * authority's first request: an out-of-memory from libcurl is then
+	 * told from its header limit (curlmem.h) */
+	st = curlmem_init(run->err);
+	if(st)
+		return st;
+	st = fetch_with_curl(run);
+	curlmem_cleanup();
+	return st;
 }
 
 static enum pl_status write_summary(struct run *run)
@@ -872,8 +987,9 @@ static enum pl_status write_manifest(struct run *run, int exit_code)
 	struct manifest_listing listing;
 	struct source_listing_facts facts;
 	struct manifest_output outs[6];
-	struct manifest_option opts[10];
+	struct manifest_option opts[12];
 	char conc[16], retries[16], timeout[32], rate[32], excel[8];
+	char max_wait[16], deadline[32];
 	size_t n = 0;
 	enum pl_status st;
 
@@ -895,6 +1011,14 @@ static enum pl_status write_manifest(struct run *run, int exit_code)
 	opts[n++] = (struct manifest_option){"concurrency", conc};
 	opts[n++] = (struct manifest_option){"rate_per_s",
 					     cfg->rate > 0 ? rate : NULL};
+	snprintf(max_wait, sizeof(max_wait), "%u", cfg->max_retry_wait_s
+		 ? cfg->max_retry_wait_s
+		 : FETCH_DEFAULT_MAX_RETRY_WAIT_MS / 1000);
+	format_duration(cfg->deadline_ms, deadline, sizeof(deadline));
+	opts[n++] = (struct manifest_option){"max_retry_wait_s", max_wait};
+	opts[n++] = (struct manifest_option){"deadline",
+					     cfg->deadline_ms > 0 ? deadline
+								  : NULL};
 	/* What the changes were computed against: the detail report read
 	 * and its SHA-256 (only with --previous, so other manifests keep
 	 * their shape). */
@@ -993,6 +1117,9 @@ static void print_summary(struct run *run)
 	log_info("summary: %lu fetched, %lu resumed from journal: %lu "
 		 "answered, %lu not found, %lu failed", run->fetched,
 		 run->resumed, run->answered, run->not_found, run->failed);
+	if(run->cut)
+		log_info("summary: %lu of the failed left by the deadline for "
+			 "the next run", run->cut);
 	/* Out of memory: no line by status, the rest is still worth it. */
 	summary_sorted(run->summary, &e, &n, NULL);
 	/* A log line, not the report: the pairs that fit in 1 KiB, whole. */
@@ -1025,6 +1152,7 @@ enum pl_status pipeline_run(const struct pipeline_config *cfg,
 	run.cfg = cfg;
 	run.err = err;
 	run.started_ms = now_wall_ms();
+	run.started_us = now_mono_us();
 	memcpy(run.correlation_id, cfg->correlation_id,
 	       sizeof(run.correlation_id));
 	run.tenants = tenantset_new();

@@ -64,6 +64,13 @@ struct pipeline_config {
 	double rate;              /* 0 = adaptive */
 	unsigned retries;
 	long timeout_ms;
+	/* The longest Retry-After waited for, in seconds (0 = 600): a longer
+	 * one makes that tenant an Error row instead of a wait. */
+	unsigned max_retry_wait_s;
+	/* Run time (ms from the start) after which nothing more is sent,
+	 * 0 = none: what is unfinished then becomes Error rows that are not
+	 * journaled, so a rerun with the journal fetches them (exit 1). */
+	int64_t deadline_ms;
 	const char *cacert;
 	char correlation_id[GUID_STR_LEN + 1]; /* "" = new (or journal's) */
 

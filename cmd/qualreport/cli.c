@@ -22,6 +22,7 @@
 #define DEFAULT_RETRIES 5
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_PAGE_SIZE 500
+#define DEFAULT_MAX_RETRY_WAIT_S 600
 
 /* getopt_long's view of the table: long options return 256 + their row. */
 #define LONG_BASE 256
@@ -559,6 +560,7 @@ static void set_defaults(struct cli *cli)
 	cfg->retries = DEFAULT_RETRIES;
 	cfg->timeout_ms = DEFAULT_TIMEOUT_MS;
 	cfg->page_size = DEFAULT_PAGE_SIZE;
+	cfg->max_retry_wait_s = DEFAULT_MAX_RETRY_WAIT_S;
 	cfg->progress = PROGRESS_AUTO;
 	cfg->auth.user_agent = "qualreport/" QR_VERSION;
 	localtime_r(&now, &cli->started);

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,8 @@
 #define MAX_RETRIES 100
 #define MAX_PAGE_SIZE 100000
 #define MAX_TIMEOUT_S 3600.0
+#define MAX_RETRY_WAIT_S (366ul * 24 * 3600)
+#define MAX_DEADLINE_S (366ull * 24 * 3600)
 
 #define FIELD(f) offsetof(struct cli, f)
 #define CFG(f) offsetof(struct cli, cfg.f)
@@ -206,6 +209,80 @@ static enum pl_status set_page_size(struct cli *cli,
 			       "number from 1 to %d", v, MAX_PAGE_SIZE);
 	cli->cfg.page_size = (unsigned)n;
 	cli->page_size_set = 1;
+	return PL_OK;
+}
+
+static enum pl_status set_max_retry_wait(struct cli *cli,
+					 const struct cli_option *o,
+					 const char *v, struct pl_err *err)
+{
+	unsigned long n;
+
+	(void)o;
+	if(!parse_uint(v, 1, MAX_RETRY_WAIT_S, &n))
+		return pl_fail(err, PL_EUSAGE, "--max-retry-wait: '%s' is not "
+			       "a number of seconds from 1 to %lu", v,
+			       MAX_RETRY_WAIT_S);
+	cli->cfg.max_retry_wait_s = (unsigned)n;
+	return PL_OK;
+}
+
+/*
+ * "90m", "6h", "45s", "1h30m", "2d", or plain seconds ("3600"): whole
+ * numbers with units d, h, m, s, each at most once and in that order.
+ */
+static bool parse_duration(const char *s, uint64_t *out_s)
+{
+	static const struct {
+		char unit;
+		uint64_t secs;
+	} units[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+	uint64_t total = 0;
+	size_t next = 0;
+
+	if(!s || *s < '0' || *s > '9')
+		return false;
+	while(*s) {
+		uint64_t n = 0;
+		size_t u;
+
+		if(*s < '0' || *s > '9')
+			return false;
+		for(; *s >= '0' && *s <= '9'; s++) {
+			n = n * 10 + (uint64_t)(*s - '0');
+			if(n > MAX_DEADLINE_S)
+				return false;
+		}
+		if(!*s && !next && !total) {
+			total = n; /* plain seconds */
+			break;
+		}
+		for(u = next; u < sizeof(units) / sizeof(units[0]); u++)
+			if(units[u].unit == *s)
+				break;
+		if(u == sizeof(units) / sizeof(units[0]))
+			return false;
+		total += n * units[u].secs;
+		if(total > MAX_DEADLINE_S)
+			return false;
+		next = u + 1;
+		s++;
+	}
+	*out_s = total;
+	return true;
+}
+
+static enum pl_status set_deadline(struct cli *cli, const struct cli_option *o,
+				   const char *v, struct pl_err *err)
+{
+	uint64_t secs;
+
+	(void)o;
+	if(!parse_duration(v, &secs) || !secs)
+		return pl_fail(err, PL_EUSAGE, "--deadline: '%s' is not a "
+			       "duration from 1s to 366d (examples: 45s, "
+			       "90m, 6h, 1h30m)", v);
+	cli->cfg.deadline_ms = (int64_t)secs * 1000;
 	return PL_OK;
 }
 
@@ -409,6 +486,13 @@ HEADING("Fetching:"),
 	"retries per tenant after the first try (default 5)"},
 {"timeout", 0, "SECONDS", 0, set_timeout, 0,
 	"per-attempt timeout (default 30)"},
+{"max-retry-wait", 0, "SECONDS", 0, set_max_retry_wait, 0,
+	"longest Retry-After waited for (default 600); a\n"
+	"longer one makes the tenant an Error row"},
+{"deadline", 0, "DURATION", 0, set_deadline, 0,
+	"stop sending at this run time (45s, 90m, 6h,\n"
+	"1h30m): unfinished tenants are Error rows (exit\n"
+	"1) that a rerun with --journal fetches"},
 {"base-url", 0, "URL", 0, set_string, CFG(base_url),
 	"API root (default " CLI_DEFAULT_BASE_URL ",\n"
 	"or that of --cloud)"},

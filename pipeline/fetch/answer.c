@@ -44,12 +44,13 @@ static void forget_response(struct answer *a)
 	a->location[0] = '\0';
 	a->has_length = false;
 	a->length = 0;
+	a->length_text[0] = '\0';
 	a->encoding = ANSWER_IDENTITY;
 	a->encoding_name[0] = '\0';
 }
 
 void answer_start(struct answer *a, const char *request_id, bool expect_id,
-		  int64_t now_epoch_ms, size_t keep_bytes)
+		  int64_t now_epoch_ms, size_t max_body, size_t keep_bytes)
 {
 	struct buf body = a->body;
 
@@ -57,6 +58,7 @@ void answer_start(struct answer *a, const char *request_id, bool expect_id,
 	buf_trim(&body, keep_bytes);
 	memset(a, 0, sizeof(*a));
 	a->body = body;
+	a->body.limit = max_body;
 	snprintf(a->request_id, sizeof(a->request_id), "%s",
 		 request_id ? request_id : "");
 	a->expect_id = expect_id;
@@ -147,8 +149,10 @@ static void note_length(struct answer *a, const char *v, size_t len)
 				break;
 			return;
 		}
-		n = n > (UINT64_MAX - 9) / 10 ? UINT64_MAX
-					       : n * 10 + (uint64_t)(v[i] - '0');
+		if(n > (UINT64_MAX - 9) / 10)
+			n = UINT64_MAX;
+		else
+			n = n * 10 + (uint64_t)(v[i] - '0');
 	}
 	if(a->has_length && a->length != n) {
 		char why[64];
@@ -160,6 +164,7 @@ static void note_length(struct answer *a, const char *v, size_t len)
 	}
 	a->has_length = true;
 	a->length = n;
+	keep_text(a->length_text, sizeof(a->length_text), v, len);
 }
 
 /* Content-Encoding: a list; identity entries mean nothing. We ask for
@@ -225,24 +230,19 @@ static void note_request_id(struct answer *a, const char *v, size_t len)
 /* The final response's header section is complete. */
 static bool headers_end(struct answer *a)
 {
-	char len[32];
-
 	a->headers_done = true;
 	if(a->encoding_name[0])
 		return fault(a, ANSWER_ENCODING_UNSUPPORTED, a->encoding_name);
 	if(a->expect_id && !a->echoed_id && a->request_id[0] &&
 	   ((a->status >= 200 && a->status <= 299) || a->status == 404))
 		return fault(a, ANSWER_MISSING_ID, NULL);
-	if(a->has_length) {
-		snprintf(len, sizeof(len), "%llu",
-			 (unsigned long long)a->length);
-		if(a->encoding == ANSWER_IDENTITY &&
-		   a->length > NORM_MAX_BODY)
-			return fault(a, ANSWER_TOO_BIG, len);
-		if(a->encoding != ANSWER_IDENTITY &&
-		   a->length > ANSWER_MAX_RAW_BODY)
-			return fault(a, ANSWER_RAW_TOO_BIG, len);
-	}
+	/* an announced length over the limit: refused before any body */
+	if(a->has_length && a->length > (a->encoding == ANSWER_IDENTITY
+					  ? a->body.limit
+					  : ANSWER_MAX_RAW_BODY))
+		return fault(a, a->encoding == ANSWER_IDENTITY
+				     ? ANSWER_TOO_BIG : ANSWER_RAW_TOO_BIG,
+			     a->length_text);
 	return true;
 }
 

@@ -19,8 +19,10 @@
  * ANSWER_NOMEM.
  *
  * Limits: a header section (all lines of all responses of the attempt)
- * of ANSWER_MAX_HEADER_BYTES; a decoded body of NORM_MAX_BODY; a
- * content-encoded body of ANSWER_MAX_RAW_BODY before decoding.
+ * of ANSWER_MAX_HEADER_BYTES; a decoded body of the caller's max_body
+ * (NORM_MAX_BODY for a tenant's answer, more for a page of the customer
+ * list; body.limit holds it); a content-encoded body of
+ * ANSWER_MAX_RAW_BODY before decoding.
  *
  * Request IDs: an answer carrying another request's MS-RequestId is not
  * ours (a proxy or a kept-alive connection handed us someone else's
@@ -53,7 +55,7 @@
 enum answer_fault {
 	ANSWER_FINE = 0,
 	ANSWER_NOMEM,             /* our own allocation failed */
-	ANSWER_TOO_BIG,           /* decoded body (or its length) > 8 MiB */
+	ANSWER_TOO_BIG,           /* decoded body (or its length) > max_body */
 	ANSWER_RAW_TOO_BIG,       /* encoded body > ANSWER_MAX_RAW_BODY */
 	ANSWER_HEADERS_TOO_BIG,   /* header section > the limit */
 	ANSWER_LENGTH_CONFLICT,   /* Content-Length headers disagree */
@@ -88,6 +90,7 @@ struct answer {
 	char foreign_id[GUID_STR_LEN + 1]; /* ANSWER_FOREIGN_ID: theirs */
 	bool has_length;
 	uint64_t length;          /* Content-Length (saturated) */
+	char length_text[32];     /* as sent, for messages */
 	enum answer_encoding encoding;
 	char encoding_name[ANSWER_TEXT_MAX]; /* unsupported: as sent */
 	size_t raw_bytes;         /* body bytes before decoding */
@@ -111,11 +114,11 @@ void answer_release(struct answer *a);
 
 /*
  * Start over for a new attempt that sends request_id (a canonical GUID,
- * or "" when none is sent). The body's memory is kept up to keep_bytes
- * for reuse.
+ * or "" when none is sent) and reads a decoded body of at most max_body
+ * bytes. The body's memory is kept up to keep_bytes for reuse.
  */
 void answer_start(struct answer *a, const char *request_id, bool expect_id,
-		  int64_t now_epoch_ms, size_t keep_bytes);
+		  int64_t now_epoch_ms, size_t max_body, size_t keep_bytes);
 
 /* One header line as libcurl gives it (CRLF included, not NUL-
  * terminated). false: a fault, stop the transfer. */

@@ -13,9 +13,11 @@
  *   tick   progress and back-pressure, every 100 ms
  *
  * The pieces around it: url_check (which URLs), httpopt (the hardening of
- * every handle), outcome (a failed transfer's words and whether a retry
- * can mend it), waitq (retries waiting for their time), loop/loop_epoll
- * (the event loop), retry and ratelimit (pure policies).
+ * every handle), answer (what arrives, checked and decoded as it comes),
+ * outcome (what a finished attempt means: retry, an Error row, or the end
+ * of the run, and its words), curlmem (libcurl's allocations counted),
+ * waitq (retries waiting for their time), loop/loop_epoll (the event
+ * loop), retry and ratelimit (pure policies).
  *
  * Event-driven (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION into the loop's set)
  * rather than curl_multi_poll + curl_multi_perform: each wake of that pair
@@ -42,8 +44,10 @@
  * the token changes), body buffers are kept across attempts and job
  * records come from a free list.
  *
- * fetch_run() calls curl_global_init() itself: it is reference-counted,
- * so a caller that initialised libcurl already loses nothing.
+ * fetch_run() initialises libcurl itself (curlmem_init: reference-
+ * counted like curl_global_init, so a caller that did already loses
+ * nothing; one that wants libcurl's allocations counted calls
+ * curlmem_init first).
  */
 #include "fetch.h"
 
@@ -61,7 +65,9 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "answer.h"
 #include "buf.h"
+#include "curlmem.h"
 #include "httpopt.h"
 #include "ids.h"
 #include "log.h"
@@ -80,6 +86,10 @@
 #define BODY_KEEP (256 * 1024)      /* keep smaller buffers for reuse */
 #define JOB_CHUNK 64
 #define MAX_EVENTS 64               /* ready sockets taken per wake */
+/* socket_action failures in a row before libcurl is given up on: its
+ * timer is what times transfers out, so a multi handle that fails on
+ * every call would otherwise spin for ever */
+#define MULTI_ERRORS_MAX 1000
 
 #define PATH_PREFIX "/v1/customers/"
 #define PATH_SUFFIX "/qualifications"
@@ -114,11 +124,9 @@ struct xfer {
 	struct curl_slist *extra;
 	int has_headers;
 	unsigned header_gen;      /* token generation in the headers */
-	struct buf body;          /* NORM_MAX_BODY at most */
+	struct answer ans;        /* what arrives, checked (answer.h) */
 	bool page;                /* the request is a page of the list */
-	int too_big;
-	int nomem;
-	int64_t retry_after_ms;   /* -1 = none */
+	unsigned long curl_failures; /* curlmem_failures() at the start */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -157,6 +165,13 @@ struct fetch_engine {
 	uint64_t rng;
 	int exhausted;            /* next() returned -1 */
 	int starved;              /* next() returned 0: ask after an event */
+	bool echoes_id;           /* the server echoes MS-RequestId */
+	bool cut;                 /* the deadline passed: send nothing */
+	bool wait_refusal_logged;
+	int64_t max_retry_wait_ms;
+	unsigned long curl_failures; /* curlmem_failures() at the start */
+	unsigned multi_errors;    /* socket_action failures in a row */
+	CURLMcode logged_mc;      /* the last one logged */
 	int64_t last_tick_us;
 
 	char *url;                /* base + PATH_PREFIX + tenant + SUFFIX */
@@ -203,43 +218,23 @@ static void job_put(struct fetch_engine *e, struct job *j)
 
 /* ---- transfers: a slot's easy handle and buffers --------------------- */
 
+/* libcurl's callbacks hand everything to the answer module; a false
+ * from it (a fault, kept in x->ans) makes libcurl abort the transfer
+ * and close its connection. */
 static size_t on_body(char *data, size_t size, size_t n, void *userp)
 {
 	struct xfer *x = userp;
 	size_t len = size * n;
 
-	switch(buf_add(&x->body, data, len)) {
-	case PL_OK:
-		return len;
-	case PL_ELIMIT:
-		/* stop storing and abort: the tenant gets an Error row */
-		x->too_big = 1;
-		return 0;
-	default:
-		x->nomem = 1;
-		return 0;
-	}
+	return answer_body(&x->ans, data, len) ? len : 0;
 }
 
 static size_t on_header(char *line, size_t size, size_t n, void *userp)
 {
 	struct xfer *x = userp;
 	size_t len = size * n;
-	char value[96];
-	size_t vlen;
 
-	/* a new response (after a 1xx) starts over */
-	if(len >= 5 && !strncmp(line, "HTTP/", 5)) {
-		x->retry_after_ms = -1;
-	} else if(len > 12 && !strncasecmp(line, "Retry-After:", 12)) {
-		vlen = len - 12;
-		if(vlen >= sizeof(value))
-			vlen = sizeof(value) - 1;
-		memcpy(value, line + 12, vlen);
-		value[vlen] = '\0';
-		x->retry_after_ms = retry_parse_after(value, now_wall_ms());
-	}
-	return len;
+	return answer_header(&x->ans, line, len) ? len : 0;
 }
 
 static enum pl_status xfer_create(struct fetch_engine *e, struct xfer *x)
@@ -257,7 +252,7 @@ static enum pl_status xfer_create(struct fetch_engine *e, struct xfer *x)
 		return st;
 	}
 	x->easy = c;
-	buf_init(&x->body, NORM_MAX_BODY);
+	answer_init(&x->ans);
 	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
@@ -276,7 +271,11 @@ static enum pl_status xfer_create(struct fetch_engine *e, struct xfer *x)
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, e->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, e->connect_timeout_ms);
-	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	/* Our decoder (answer.c), not libcurl's: it tells a truncated or
+	 * corrupt stream and a bomb apart under the 8 MiB limit, and it
+	 * knows what was asked for. */
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+	curl_easy_setopt(c, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 	if(e->share)
 		curl_easy_setopt(c, CURLOPT_SHARE, e->share);
 	e->nxfers++;
@@ -300,7 +299,7 @@ static void xfer_release(struct fetch_engine *e, struct xfer *x)
 	/* one huge answer must not pin megabytes per slot for the run, nor
 	 * a page of the list (hundreds of KB) a buffer in every slot it
 	 * ever passed through */
-	buf_trim(&x->body, x->page ? 0 : BODY_KEEP);
+	buf_trim(&x->ans.body, x->page ? 0 : BODY_KEEP);
 	e->idle[e->nidle++] = x;
 }
 
@@ -447,11 +446,17 @@ static enum pl_status make_request(struct fetch_engine *e, struct xfer *x,
 	return PL_OK;
 }
 
-/* Start the next attempt of j now, in an idle slot (made if need be). */
+static enum pl_status decide(struct fetch_engine *e, struct xfer *x,
+			     struct job *j, const struct outcome *o,
+			     int64_t now);
+
+/* Start the next attempt of j now, in an idle slot (made if need be).
+ * *taken: j was handed on (finished or waiting) even if this fails. */
 static enum pl_status start_attempt(struct fetch_engine *e, struct job *j,
-				    int64_t now)
+				    int64_t now, bool *taken)
 {
 	struct xfer *x;
+	struct outcome o;
 	enum pl_status st;
 	CURLMcode mc;
 
@@ -471,20 +476,33 @@ static enum pl_status start_attempt(struct fetch_engine *e, struct job *j,
 	j->attempts++;
 	j->sent_us = now;
 	x->job = j;
-	buf_reset(&x->body);
 	x->page = j->in.kind == FETCH_PAGE;
-	x->body.limit = x->page ? FETCH_PAGE_MAX_BODY : NORM_MAX_BODY;
-	x->too_big = 0;
-	x->nomem = 0;
-	x->retry_after_ms = -1;
+	answer_start(&x->ans, j->request_id, e->echoes_id, now_wall_ms(),
+		     x->page ? FETCH_PAGE_MAX_BODY : NORM_MAX_BODY, BODY_KEEP);
+	x->curl_failures = curlmem_failures();
 	x->errbuf[0] = '\0';
 	mc = curl_multi_add_handle(e->multi, x->easy);
 	if(mc) {
-		xfer_release(e, x);
-		return pl_fail(e->err, mc == CURLM_OUT_OF_MEMORY ? PL_ENOMEM
-								 : PL_EINTERNAL,
-			       "cannot start a transfer: %s",
-			       curl_multi_strerror(mc));
+		/* one transfer libcurl would not take: a failed attempt,
+		 * unless it is our memory */
+		if(outcome_multi_kind(mc, true,
+				      !curlmem_is_counting() ||
+				      curlmem_failures() != x->curl_failures)
+		   == OUTCOME_MULTI_FATAL) {
+			xfer_release(e, x);
+			return pl_fail(e->err, PL_ENOMEM,
+				       "cannot start a transfer: %s",
+				       curl_multi_strerror(mc));
+		}
+		memset(&o, 0, sizeof(o));
+		o.action = OUTCOME_RETRY;
+		snprintf(o.why, sizeof(o.why), "cannot start the transfer: %s",
+			 curl_multi_strerror(mc));
+		log_warn("%s%s: %s", j->in.kind == FETCH_PAGE ? "" : "tenant ",
+			 job_name(j), o.why);
+		e->st.requests++;
+		*taken = true;
+		return decide(e, x, j, &o, now);
 	}
 	ratelimit_take(&e->rl, now);
 	e->in_flight++;
@@ -535,20 +553,11 @@ static bool is_sound_page(const struct fetch_job *in)
 
 /* ---- answers: what the end of an attempt means ----------------------- */
 
-/* Why an attempt got no usable answer, short, for the Error row. */
-static void describe_failure(const struct fetch_engine *e,
-			     const struct xfer *x, CURLcode res,
-			     unsigned attempts, char *out, size_t n)
-{
-	const struct outcome_limits lim = {e->timeout_ms,
-					   e->connect_timeout_ms};
-	struct outcome_failure f;
+/* The failure text of a cut tenant; finish() knows it by its address. */
+static const char deadline_why[] = FETCH_DEADLINE_TEXT;
 
-	outcome_failure_get(&f, x->easy, res, x->errbuf);
-	outcome_describe(&f, attempts, &lim, out, n);
-}
-
-/* Hand the tenant's final outcome to the caller and free its slot. */
+/* Hand the tenant's final outcome to the caller and free its slot (x
+ * NULL: it has none, it was waiting). */
 static enum pl_status finish(struct fetch_engine *e, struct xfer *x,
 			     struct job *j, int with_body,
 			     const char *failure)
@@ -563,11 +572,14 @@ static enum pl_status finish(struct fetch_engine *e, struct xfer *x,
 	r.http_status = j->last_status;
 	r.attempts = j->attempts;
 	memcpy(r.request_id, j->request_id, sizeof(r.request_id));
-	if(with_body) {
-		r.body = x->body.data;
-		r.body_len = x->body.len;
+	if(with_body && x) {
+		r.body = x->ans.body.data;
+		r.body_len = x->ans.body.len;
 	}
 	r.failure = failure;
+	r.unfinished = failure == deadline_why;
+	if(r.unfinished)
+		e->st.cut++;
 	if(log_enabled(LOG_DEBUG))
 		log_debug("%s%s done: HTTP %ld, %u attempts%s%s",
 			  j->in.kind == FETCH_PAGE ? "" : "tenant ",
@@ -575,7 +587,8 @@ static enum pl_status finish(struct fetch_engine *e, struct xfer *x,
 			  failure ? ": " : "", failure ? failure : "");
 	st = e->done(e->ctx, &r, e->err);
 	e->st.done++;
-	xfer_release(e, x);
+	if(x)
+		xfer_release(e, x);
 	job_put(e, j);
 	if(st)
 		return st;
@@ -632,9 +645,9 @@ static enum pl_status reauth(struct fetch_engine *e, struct xfer *x,
  */
 static int64_t quota_wait_ms(const struct xfer *x)
 {
-	if(x->retry_after_ms >= 0)
-		return x->retry_after_ms;
-	return retry_parse_body_wait(x->body.data, x->body.len);
+	if(x->ans.retry_after_ms >= 0)
+		return x->ans.retry_after_ms;
+	return retry_parse_body_wait(x->ans.body.data, x->ans.body.len);
 }
 
 /* Say what the rate control learned, once; later changes at debug. */
@@ -674,19 +687,84 @@ static void log_quota(struct fetch_engine *e, int64_t now, int64_t wait_ms)
 	e->logged_cap = cap;
 }
 
+/* The first Retry-After over --max-retry-wait is news; the rest are
+ * the same news. */
+static void log_wait_refused(struct fetch_engine *e, const struct job *j,
+			     const char *why)
+{
+	if(e->wait_refusal_logged)
+		return;
+	e->wait_refusal_logged = true;
+	log_warn("%s%s: %s: not waiting, an Error row instead (logged "
+		 "once per run)", j->in.kind == FETCH_PAGE ? "" : "tenant ",
+		 job_name(j), why);
+}
+
+/*
+ * What the outcome of an attempt leads to: the tenant's end (a row, an
+ * answer to normalize) or its next attempt, honouring --retries,
+ * Retry-After within --max-retry-wait, and the deadline.
+ */
+static enum pl_status decide(struct fetch_engine *e, struct xfer *x,
+			     struct job *j, const struct outcome *o,
+			     int64_t now)
+{
+	const struct fetch_config *cfg = e->cfg;
+	char why[PL_ERR_MAX];
+	unsigned used;
+	int64_t after, delay;
+
+	switch(o->action) {
+	case OUTCOME_USE:
+		return finish(e, x, j, 1, NULL);
+	case OUTCOME_REAUTH:
+		return reauth(e, x, j, now);
+	case OUTCOME_ROW:
+	case OUTCOME_FATAL: /* handled by the caller */
+		outcome_with_attempts(o->why, j->attempts, why, sizeof(why));
+		return finish(e, x, j, 0, why);
+	case OUTCOME_USE_RETRY:
+	case OUTCOME_RETRY:
+		break;
+	}
+	/* the one retry after a 401 renewal is not charged to --retries */
+	used = j->attempts - 1 - j->reauths;
+	if(used < cfg->retries) {
+		if(e->cut)
+			return finish(e, x, j, 0, deadline_why);
+		after = o->action != OUTCOME_USE_RETRY ? -1
+			: o->status == 429 ? quota_wait_ms(x)
+					   : x->ans.retry_after_ms;
+		if(after > e->max_retry_wait_ms) {
+			long max_s = (long)(e->max_retry_wait_ms / 1000);
+
+			outcome_wait_refused(&x->ans, after, max_s, why,
+					     sizeof(why));
+			log_wait_refused(e, j, why);
+			return finish(e, x, j, 0, why);
+		}
+		delay = retry_delay_ms(used + 1, after, &e->rng);
+		return wait_retry(e, x, j, now + delay * 1000);
+	}
+	if(o->action == OUTCOME_USE_RETRY)
+		return finish(e, x, j, 1, NULL);
+	outcome_with_attempts(o->why, j->attempts, why, sizeof(why));
+	return finish(e, x, j, 0, why);
+}
+
 /* An attempt ended: finish the tenant, or schedule its next attempt. */
 static enum pl_status attempt_done(struct fetch_engine *e, CURLMsg *msg,
 				   int64_t now)
 {
-	const struct fetch_config *cfg = e->cfg;
+	const struct outcome_limits lim = {e->timeout_ms,
+					   e->connect_timeout_ms};
 	CURLcode res = msg->data.result;
+	struct outcome_attempt in;
+	struct outcome o;
 	char *priv = NULL;
 	struct xfer *x;
 	struct job *j;
 	long status = 0;
-	enum retry_action act;
-	char why[PL_ERR_MAX];
-	unsigned used;
 	int64_t wait_ms = -1;     /* a 429's: Retry-After or its body's */
 
 	curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
@@ -696,68 +774,47 @@ static enum pl_status attempt_done(struct fetch_engine *e, CURLMsg *msg,
 	e->in_flight--;
 	e->starved = 0;
 	j = x->job;
-	if(x->nomem) {
-		xfer_release(e, x);
-		job_put(e, j);
-		return pl_fail(e->err, PL_ENOMEM, "out of memory");
-	}
-	e->st.by_status[status > 0 && status < FETCH_STATUS_SLOTS ? status
-								  : 0]++;
-	if(status > 0) {
+	if(res == CURLE_OK)
+		answer_finish(&x->ans);
+	memset(&in, 0, sizeof(in));
+	outcome_failure_get(&in.f, x->easy, res, x->errbuf);
+	in.status = status;
+	in.curl_alloc_failed = !curlmem_is_counting() ||
+			       curlmem_failures() != x->curl_failures;
+	in.ans = &x->ans;
+	outcome_classify(&in, &lim, &o);
+	e->st.by_status[o.status > 0 && o.status < FETCH_STATUS_SLOTS
+				? o.status : 0]++;
+	if(o.answered) {
 		/* an answer, even a cut-off one: the next ID is fresh */
 		j->answers++;
-		j->last_status = status;
-		if(status == 429) {
+		j->last_status = o.status;
+		if(o.status == 429) {
 			e->st.throttled++;
 			wait_ms = quota_wait_ms(x);
+			/* a wait refused (--max-retry-wait) pauses nobody */
+			if(wait_ms > e->max_retry_wait_ms)
+				wait_ms = -1;
 		}
 		/* the rate control hears every wait the engine honours
 		 * (a spent window pauses the whole pool) */
-		ratelimit_answer(&e->rl, now, j->sent_us, status == 429,
+		ratelimit_answer(&e->rl, now, j->sent_us, o.status == 429,
 				 wait_ms >= 0 ? wait_ms * 1000 : -1);
 		log_quota(e, now, wait_ms);
 	}
+	if(x->ans.echoed_id)
+		e->echoes_id = true;
 	if(log_enabled(LOG_DEBUG))
 		log_debug("%s%s attempt %u: HTTP %ld%s%s",
 			  j->in.kind == FETCH_PAGE ? "" : "tenant ",
 			  job_name(j), j->attempts, status,
-			  res ? ", " : "", res ? curl_easy_strerror(res) : "");
-	if(res == CURLE_OUT_OF_MEMORY) {
+			  o.why[0] ? ": " : "", o.why);
+	if(o.action == OUTCOME_FATAL) {
 		xfer_release(e, x);
 		job_put(e, j);
-		return pl_fail(e->err, PL_ENOMEM, "out of memory");
+		return pl_fail(e->err, o.fatal, "%s", o.why);
 	}
-	if(x->too_big)
-		return finish(e, x, j, 0, j->in.kind == FETCH_PAGE
-			      ? "body larger than 64 MiB"
-			      : "body larger than 8 MiB");
-	if(res != CURLE_OK) {
-		if(outcome_is_permanent(res)) {
-			describe_failure(e, x, res, j->attempts, why,
-					 sizeof(why));
-			return finish(e, x, j, 0, why);
-		}
-		act = RETRY_AGAIN;
-	} else {
-		act = retry_classify(status);
-	}
-	if(act == RETRY_FINAL)
-		return finish(e, x, j, 1, NULL);
-	if(act == RETRY_REAUTH)
-		return reauth(e, x, j, now);
-	/* the one retry after a 401 renewal is not charged to --retries */
-	used = j->attempts - 1 - j->reauths;
-	if(used < cfg->retries) {
-		int64_t after = res != CURLE_OK ? -1 :
-				status == 429 ? wait_ms : x->retry_after_ms;
-		int64_t delay = retry_delay_ms(used + 1, after, &e->rng);
-
-		return wait_retry(e, x, j, now + delay * 1000);
-	}
-	if(res == CURLE_OK)
-		return finish(e, x, j, 1, NULL);
-	describe_failure(e, x, res, j->attempts, why, sizeof(why));
-	return finish(e, x, j, 0, why);
+	return decide(e, x, j, &o, now);
 }
 
 /* ---- libcurl's socket and timer callbacks, over loop.h --------------- */
@@ -819,6 +876,9 @@ static enum pl_status engine_init(struct fetch_engine *e,
 					? cfg->connect_timeout_ms
 					: DEFAULT_CONNECT_TIMEOUT_MS;
 	e->cap = cfg->concurrency;
+	e->max_retry_wait_ms = cfg->max_retry_wait_ms > 0
+				       ? cfg->max_retry_wait_ms
+				       : FETCH_DEFAULT_MAX_RETRY_WAIT_MS;
 	e->rng = cfg->seed;
 	if(!e->rng) {
 		struct timespec ts;
@@ -851,10 +911,11 @@ static enum pl_status engine_init(struct fetch_engine *e,
 	strcpy(url + e->url_tenant + GUID_STR_LEN, PATH_SUFFIX);
 	e->url = url;
 
-	if(curl_global_init(CURL_GLOBAL_DEFAULT))
-		return pl_fail(e->err, PL_EINTERNAL,
-			       "cannot initialise libcurl");
+	st = curlmem_init(e->err);
+	if(st)
+		return st;
 	e->curl_inited = 1;
+	e->curl_failures = curlmem_failures();
 	e->multi = curl_multi_init();
 	if(!e->multi)
 		return pl_fail(e->err, PL_ENOMEM, "cannot create libcurl "
@@ -896,7 +957,7 @@ static void engine_release(struct fetch_engine *e)
 		curl_easy_cleanup(x->easy);
 		unlink_extra(x);
 		wipe_headers(x);
-		buf_release(&x->body);
+		answer_release(&x->ans);
 	}
 	if(e->multi)
 		curl_multi_cleanup(e->multi);
@@ -915,7 +976,7 @@ static void engine_release(struct fetch_engine *e)
 	free(e->url);
 	buf_release(&e->page_url);
 	if(e->curl_inited)
-		curl_global_cleanup();
+		curlmem_cleanup();
 }
 
 static enum pl_status check_config(const struct fetch_config *cfg,
@@ -954,8 +1015,9 @@ static enum pl_status fill(struct fetch_engine *e, int64_t now,
 	enum pl_status st;
 
 	*gate_us = 0;
-	while(e->in_flight < e->cap) {
+	while(!e->cut && e->in_flight < e->cap) {
 		int due = waitq_next_due(&e->waiting) <= now;
+		bool taken = false;
 		struct job *j;
 		int64_t wait;
 		enum fetch_next next;
@@ -1000,9 +1062,10 @@ static enum pl_status fill(struct fetch_engine *e, int64_t now,
 					       : "tenant ID");
 			}
 		}
-		st = start_attempt(e, j, now);
+		st = start_attempt(e, j, now, &taken);
 		if(st) {
-			job_put(e, j);
+			if(!taken)
+				job_put(e, j);
 			return st;
 		}
 	}
@@ -1027,6 +1090,9 @@ static int64_t wait_timeout_us(const struct fetch_engine *e, int64_t now,
 	}
 	if(e->curl_due_us >= 0 && e->curl_due_us - now < t)
 		t = e->curl_due_us - now;
+	if(!e->cut && e->cfg->deadline_us > 0 &&
+	   e->cfg->deadline_us - now < t)
+		t = e->cfg->deadline_us - now;
 	return t < 0 ? 0 : t;
 }
 
@@ -1050,6 +1116,37 @@ static enum pl_status multi_failed(struct fetch_engine *e, CURLMcode mc)
 }
 
 /*
+ * A CURLMcode of socket_action: only our own machine ends the run (the
+ * event loop, memory); anything else concerns transfers that still end,
+ * by their timeout at worst, so the loop carries on, saying so once.
+ */
+static enum pl_status multi_result(struct fetch_engine *e, CURLMcode mc)
+{
+	bool alloc_failed = !curlmem_is_counting() ||
+			    curlmem_failures() != e->curl_failures;
+
+	switch(outcome_multi_kind(mc, false, alloc_failed)) {
+	case OUTCOME_MULTI_OK:
+		e->multi_errors = 0;
+		return PL_OK;
+	case OUTCOME_MULTI_FATAL:
+		return multi_failed(e, mc);
+	default:
+		break;
+	}
+	if(++e->multi_errors > MULTI_ERRORS_MAX)
+		return pl_fail(e->err, PL_EINTERNAL, "libcurl fails on every "
+			       "call: %s", curl_multi_strerror(mc));
+	if(mc != e->logged_mc) {
+		e->logged_mc = mc;
+		log_warn("libcurl: %s; carrying on (the transfers concerned "
+			 "end, by their timeout at worst)",
+			 curl_multi_strerror(mc));
+	}
+	return PL_OK;
+}
+
+/*
  * Phase 3, drain: libcurl acts on each ready socket, then on its timer
  * when due; every attempt that ended goes to attempt_done().
  */
@@ -1062,7 +1159,7 @@ static enum pl_status drain(struct fetch_engine *e,
 	int running, left;
 	int64_t now;
 
-	for(int i = 0; i < n && !mc; i++) {
+	for(int i = 0; i < n && !st; i++) {
 		int mask = 0;
 
 		if(ev[i].mask & LOOP_READ)
@@ -1073,15 +1170,17 @@ static enum pl_status drain(struct fetch_engine *e,
 			mask |= CURL_CSELECT_ERR;
 		mc = curl_multi_socket_action(e->multi, ev[i].fd, mask,
 					      &running);
+		st = multi_result(e, mc);
 	}
-	if(!mc && e->curl_due_us >= 0 && now_mono_us() >= e->curl_due_us) {
+	if(!st && e->curl_due_us >= 0 && now_mono_us() >= e->curl_due_us) {
 		/* on_timer sets the next one, if any */
 		e->curl_due_us = -1;
 		mc = curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0,
 					      &running);
+		st = multi_result(e, mc);
 	}
-	if(mc)
-		return multi_failed(e, mc);
+	if(st)
+		return st;
 	now = now_mono_us();
 	while(!st && (msg = curl_multi_info_read(e->multi, &left)))
 		if(msg->msg == CURLMSG_DONE)
@@ -1120,7 +1219,28 @@ static void tick(struct fetch_engine *e)
 
 static bool is_finished(const struct fetch_engine *e)
 {
-	return !e->in_flight && !waitq_len(&e->waiting) && e->exhausted;
+	return !e->in_flight && !waitq_len(&e->waiting) &&
+	       (e->exhausted || e->cut);
+}
+
+/*
+ * The deadline passed: nothing more is sent. Tenants waiting for a retry
+ * are finished now, unfinished (no wait for a Retry-After to run out);
+ * those in flight end within the timeout and are finished unfinished if
+ * they would retry (decide()). next() is not asked again.
+ */
+static enum pl_status cut_off(struct fetch_engine *e)
+{
+	enum pl_status st = PL_OK;
+
+	e->cut = true;
+	e->st.deadline_reached = true;
+	log_info("deadline reached: sending nothing more (%u in flight, %zu "
+		 "waiting for a retry)", e->in_flight, waitq_len(&e->waiting));
+	while(!st && waitq_len(&e->waiting))
+		st = finish(e, NULL, waitq_pop(&e->waiting), 0,
+			    deadline_why);
+	return st;
 }
 
 static enum pl_status run(struct fetch_engine *e)
@@ -1134,6 +1254,12 @@ static enum pl_status run(struct fetch_engine *e)
 	for(;;) {
 		if(is_stop_requested(e))
 			return pl_fail(e->err, PL_EINTERRUPTED, "interrupted");
+		if(!e->cut && e->cfg->deadline_us > 0 &&
+		   now_mono_us() >= e->cfg->deadline_us) {
+			st = cut_off(e);
+			if(st)
+				return st;
+		}
 		st = fill(e, now_mono_us(), &gate_us);
 		if(st || is_finished(e))
 			return st;

@@ -33,15 +33,18 @@
  * loopback hosts (url_check.h, which fetch_run applies to base_url too).
  *
  * Inside (pipeline/fetch/): fetch.c is the engine and its loop (fill,
- * poll, drain, tick); outcome.h says what a failed transfer means (the
- * Error-row text, whether a retry can mend it); waitq.h holds the retries
- * waiting for their time; loop.h is the event loop it waits in
+ * poll, drain, tick); answer.h checks what arrives (limits, encodings,
+ * the echoed request ID); outcome.h says what a finished attempt means
+ * (retry, an Error row and its text, or the end of the run: only for our
+ * own machine); curlmem.h counts libcurl's allocations; waitq.h holds
+ * the retries waiting for their time; loop.h is the event loop it waits in
  * (loop_epoll.c); retry.h and ratelimit.h are its pure policies.
  */
 #ifndef QR_FETCH_H
 #define QR_FETCH_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +57,9 @@
 #define FETCH_STATUS_SLOTS 1000
 /* A page of the customer list is read up to this size. */
 #define FETCH_PAGE_MAX_BODY (64u * 1024u * 1024u)
+#define FETCH_DEFAULT_MAX_RETRY_WAIT_MS 600000
+/* The Error row of a tenant the deadline cut off. */
+#define FETCH_DEADLINE_TEXT "deadline reached before this tenant was fetched"
 
 struct fetch_config {
 	const char *base_url;      /* no trailing slash needed */
@@ -71,6 +77,16 @@ struct fetch_config {
 	 * PL_EINTERRUPTED promptly; in-flight transfers are abandoned. */
 	volatile sig_atomic_t *stop;
 	uint64_t seed;             /* jitter RNG seed; 0 = from the clock */
+	/* The longest Retry-After waited for (0 = 600 s). A server asking
+	 * for longer gets no wait: that tenant is finished at once with
+	 * "server asked to wait N s, more than --max-retry-wait M s", and
+	 * nothing else waits for it. */
+	int64_t max_retry_wait_ms;
+	/* now_mono_us() after which nothing more is sent (0 = none): jobs
+	 * waiting for a retry are finished at once, unfinished, and
+	 * in-flight attempts that would retry are finished unfinished when
+	 * they end (within the timeout); next() is not called again. */
+	int64_t deadline_us;
 };
 
 enum fetch_kind {
@@ -109,6 +125,9 @@ struct fetch_result {
 	 * job failed: "timeout after 30 s (6 attempts)", "connection
 	 * refused", "body larger than 8 MiB", ... */
 	const char *failure;
+	/* Cut off by the deadline (failure is FETCH_DEADLINE_TEXT): not a
+	 * result to keep, a rerun should fetch it. */
+	bool unfinished;
 };
 
 struct fetch_stats {
@@ -128,6 +147,8 @@ struct fetch_stats {
 	 * budget sent): no attempt starts for this long (0 = sending). */
 	int64_t resume_in_ms;
 	int64_t throttled_us;    /* the time spent so, in total */
+	bool deadline_reached;   /* the run was cut by cfg->deadline_us */
+	uint64_t cut;            /* tenants finished unfinished by it */
 };
 
 /* What the job source says when asked for the next job. */
@@ -147,7 +168,9 @@ typedef enum pl_status (*fetch_done_fn)(void *ctx,
 typedef void (*fetch_tick_fn)(void *ctx, const struct fetch_stats *st);
 
 /*
- * Run until next() returns -1 and every job is done. Returns PL_OK;
+ * Run until next() returns -1 and every job is done, or the deadline has
+ * passed and every job taken is done (stats->deadline_reached; the jobs
+ * next() was not asked for are the caller's to account for). Returns PL_OK;
  * PL_EAUTH when no token can be had or a 401 persists after renewal (the
  * run stops; message says which credential failed); PL_EINTERRUPTED when
  * *stop was set; the status of a failing done(); PL_ENOMEM.

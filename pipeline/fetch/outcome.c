@@ -353,10 +353,11 @@ static void classify_fault(const struct answer *a, struct outcome *out)
 		break;
 	case ANSWER_TOO_BIG:
 		if(d[0])
-			set(out, OUTCOME_ROW, "body larger than 8 MiB "
-			    "(Content-Length: %s)", d);
+			set(out, OUTCOME_ROW, "body larger than %zu MiB "
+			    "(Content-Length: %s)", a->body.limit >> 20, d);
 		else
-			set(out, OUTCOME_ROW, "body larger than 8 MiB");
+			set(out, OUTCOME_ROW, "body larger than %zu MiB",
+			    a->body.limit >> 20);
 		break;
 	case ANSWER_RAW_TOO_BIG:
 		if(d[0])
@@ -523,12 +524,17 @@ void outcome_classify(const struct outcome_attempt *in,
 	classify_status(out->status, a, out);
 }
 
-void outcome_wait_refused(const struct answer *ans, long max_wait_s,
-			  char *out, size_t n)
+void outcome_wait_refused(const struct answer *ans, int64_t wait_ms,
+			  long max_wait_s, char *out, size_t n)
 {
 	const char *v = ans->retry_after;
 
-	if(*v >= '0' && *v <= '9') {
+	if(ans->retry_after_ms < 0) {
+		/* not from a Retry-After */
+		snprintf(out, n, "server asked to wait %lld s, more than "
+			 "--max-retry-wait %ld s",
+			 (long long)((wait_ms + 999) / 1000), max_wait_s);
+	} else if(*v >= '0' && *v <= '9') {
 		while(v[0] == '0' && v[1] >= '0' && v[1] <= '9')
 			v++;
 		snprintf(out, n, "server asked to wait %s s, more than "

@@ -124,12 +124,14 @@ void outcome_with_attempts(const char *why, unsigned attempts, char *out,
 			   size_t n);
 
 /*
- * The Error row for a Retry-After longer than --max-retry-wait:
- * "server asked to wait 999999999 s, more than --max-retry-wait 600 s",
- * or "... to wait until <the HTTP date as sent>, ..." for a date.
+ * The Error row for a wait longer than --max-retry-wait: "server asked to
+ * wait 999999999 s, more than --max-retry-wait 600 s" with the
+ * Retry-After's digits as sent, "... to wait until <the HTTP date as
+ * sent>, ..." for a date, or wait_ms in seconds (rounded up) when the
+ * wait came from elsewhere (a 429 body's "Try again in N seconds").
  */
-void outcome_wait_refused(const struct answer *ans, long max_wait_s,
-			  char *out, size_t n);
+void outcome_wait_refused(const struct answer *ans, int64_t wait_ms,
+			  long max_wait_s, char *out, size_t n);
 
 /* What a CURLMcode means. */
 enum outcome_multi {

@@ -31,7 +31,7 @@ static int setup(void **state)
 {
 	(void)state;
 	answer_init(&a);
-	answer_start(&a, RID, false, NOW_MS, 0);
+	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 	return 0;
 }
 
@@ -191,20 +191,20 @@ static void test_content_length(void **state)
 	assert_string_equal(a.fault_detail, "51 and 5");
 
 	/* announced over 8 MiB: refused before a byte of body */
-	answer_start(&a, RID, false, NOW_MS, 0);
+	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 	assert_true(hdr("HTTP/1.1 200 OK\r\n"));
 	assert_true(hdr("Content-Length: 8388609\r\n"));
 	assert_false(hdr("\r\n"));
 	assert_int_equal(a.fault, ANSWER_TOO_BIG);
 	assert_string_equal(a.fault_detail, "8388609");
 
-	answer_start(&a, RID, false, NOW_MS, 0);
+	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 	assert_true(hdr("HTTP/1.1 200 OK\r\n"));
 	assert_true(hdr("Content-Length: 1180591620717411303424\r\n"));
 	assert_false(hdr("\r\n"));
 	assert_int_equal(a.fault, ANSWER_TOO_BIG);
 
-	answer_start(&a, RID, false, NOW_MS, 0);
+	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 	assert_true(hdr("HTTP/1.1 200 OK\r\n"));
 	assert_true(hdr("Content-Length: 8388608\r\n"));
 	assert_true(hdr("\r\n"));
@@ -227,7 +227,7 @@ static void test_body_limit(void **state)
 	assert_int_equal(a.body.len, NORM_MAX_BODY);
 
 	/* the next attempt starts empty, its memory given back */
-	answer_start(&a, RID, false, NOW_MS, 4096);
+	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 4096);
 	assert_int_equal(a.fault, ANSWER_FINE);
 	assert_int_equal(a.body.len, 0);
 	assert_int_equal(a.body.cap, 0);
@@ -248,7 +248,7 @@ static void test_gzip(void **state)
 	assert_int_equal(a.raw_bytes, n);
 
 	/* byte by byte, x-gzip spelling */
-	answer_start(&a, RID, false, NOW_MS, 0);
+	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 	ok_headers("Content-Encoding: X-GZIP\r\n");
 	assert_true(body_bytewise(z, n));
 	assert_true(answer_finish(&a));
@@ -257,14 +257,14 @@ static void test_gzip(void **state)
 	/* two members, as RFC 1952 allows */
 	memcpy(two, z, n);
 	memcpy(two + n, z, n);
-	answer_start(&a, RID, false, NOW_MS, 0);
+	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 	ok_headers("Content-Encoding: gzip\r\n");
 	assert_true(body(two, 2 * n));
 	assert_true(answer_finish(&a));
 	assert_int_equal(a.body.len, 2 * strlen(BODY));
 
 	/* truncated: everything decodes, but the stream has no end */
-	answer_start(&a, RID, false, NOW_MS, 0);
+	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 	ok_headers("Content-Encoding: gzip\r\n");
 	assert_true(body(z, n - 4));
 	assert_false(answer_finish(&a));
@@ -273,7 +273,7 @@ static void test_gzip(void **state)
 	/* corrupt after the header */
 	for(size_t i = 10; i < n; i++)
 		z[i] ^= 0x5a;
-	answer_start(&a, RID, false, NOW_MS, 0);
+	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 	ok_headers("Content-Encoding: gzip\r\n");
 	assert_false(body(z, n));
 	assert_int_equal(a.fault, ANSWER_ENCODING_CORRUPT);
@@ -284,7 +284,7 @@ static void test_gzip(void **state)
 		z[i] ^= 0x5a;
 	memcpy(two, z, n);
 	memcpy(two + n, "junk", 4);
-	answer_start(&a, RID, false, NOW_MS, 0);
+	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 	ok_headers("Content-Encoding: gzip\r\n");
 	assert_false(body(two, n + 4));
 	assert_int_equal(a.fault, ANSWER_ENCODING_CORRUPT);
@@ -310,7 +310,7 @@ static void test_gzip_bomb(void **state)
 	free(z);
 
 	z = squeeze(big, NORM_MAX_BODY + 1, MAX_WBITS, &n);
-	answer_start(&a, RID, false, NOW_MS, 0);
+	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 	ok_headers("Content-Encoding: deflate\r\n");
 	assert_false(body(z, n));
 	assert_int_equal(a.fault, ANSWER_TOO_BIG);
@@ -328,19 +328,19 @@ static void test_deflate(void **state)
 	(void)state;
 	for(int w = 0; w < 2; w++) {
 		z = squeeze(BODY, strlen(BODY), wbits[w], &n);
-		answer_start(&a, RID, false, NOW_MS, 0);
+		answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 		ok_headers("Content-Encoding: deflate\r\n");
 		assert_true(body_bytewise(z, n));
 		assert_true(answer_finish(&a));
 		assert_string_equal(a.body.data, BODY);
 
-		answer_start(&a, RID, false, NOW_MS, 0);
+		answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 		ok_headers("Content-Encoding: deflate\r\n");
 		assert_true(body(z, n / 2));
 		assert_false(answer_finish(&a));
 		assert_int_equal(a.fault, ANSWER_ENCODING_TRUNCATED);
 
-		answer_start(&a, RID, false, NOW_MS, 0);
+		answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 		ok_headers("Content-Encoding: deflate\r\n");
 		assert_true(body(z, 1));
 		assert_false(answer_finish(&a));
@@ -348,7 +348,7 @@ static void test_deflate(void **state)
 		free(z);
 	}
 	/* no body at all is an empty body, whatever the encoding */
-	answer_start(&a, RID, false, NOW_MS, 0);
+	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 	ok_headers("Content-Encoding: deflate\r\n");
 	assert_true(answer_finish(&a));
 	assert_int_equal(a.body.len, 0);
@@ -371,7 +371,7 @@ static void test_encodings(void **state)
 
 	(void)state;
 	for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		answer_start(&a, RID, false, NOW_MS, 0);
+		answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 		assert_true(hdr("HTTP/1.1 200 OK\r\n"));
 		assert_true(hdr(cases[i].header));
 		assert_int_equal(hdr("\r\n"), cases[i].fine);
@@ -380,7 +380,7 @@ static void test_encodings(void **state)
 		assert_string_equal(a.fault_detail, cases[i].name);
 	}
 	/* two headers are a list of two */
-	answer_start(&a, RID, false, NOW_MS, 0);
+	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 	assert_true(hdr("HTTP/1.1 200 OK\r\n"));
 	assert_true(hdr("Content-Encoding: gzip\r\n"));
 	assert_true(hdr("Content-Encoding: deflate\r\n"));
@@ -399,14 +399,14 @@ static void test_request_id(void **state)
 	assert_true(hdr("\r\n"));
 
 	/* another request's: refused on sight */
-	answer_start(&a, RID, false, NOW_MS, 0);
+	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 	assert_true(hdr("HTTP/1.1 200 OK\r\n"));
 	assert_false(hdr("ms-requestid: " OTHER "\r\n"));
 	assert_int_equal(a.fault, ANSWER_FOREIGN_ID);
 	assert_string_equal(a.foreign_id, OTHER);
 
 	/* not a GUID: no evidence either way */
-	answer_start(&a, RID, true, NOW_MS, 0);
+	answer_start(&a, RID, true, NOW_MS, NORM_MAX_BODY, 0);
 	assert_true(hdr("HTTP/1.1 503 Service Unavailable\r\n"));
 	assert_true(hdr("MS-RequestId: gateway-42\r\n"));
 	assert_false(a.echoed_id);
@@ -414,22 +414,22 @@ static void test_request_id(void **state)
 
 	/* missing, from a server that echoes: only answers that become
 	 * facts (2xx, 404) are refused */
-	answer_start(&a, RID, true, NOW_MS, 0);
+	answer_start(&a, RID, true, NOW_MS, NORM_MAX_BODY, 0);
 	assert_true(hdr("HTTP/1.1 200 OK\r\n"));
 	assert_false(hdr("\r\n"));
 	assert_int_equal(a.fault, ANSWER_MISSING_ID);
-	answer_start(&a, RID, true, NOW_MS, 0);
+	answer_start(&a, RID, true, NOW_MS, NORM_MAX_BODY, 0);
 	assert_true(hdr("HTTP/1.1 404 Not Found\r\n"));
 	assert_false(hdr("\r\n"));
-	answer_start(&a, RID, true, NOW_MS, 0);
+	answer_start(&a, RID, true, NOW_MS, NORM_MAX_BODY, 0);
 	assert_true(hdr("HTTP/1.1 403 Forbidden\r\n"));
 	assert_true(hdr("\r\n"));
 	/* nothing sent, nothing expected */
-	answer_start(&a, "", true, NOW_MS, 0);
+	answer_start(&a, "", true, NOW_MS, NORM_MAX_BODY, 0);
 	assert_true(hdr("HTTP/1.1 200 OK\r\n"));
 	assert_true(hdr("\r\n"));
 	/* chunked trailers are counted but not read */
-	answer_start(&a, RID, false, NOW_MS, 0);
+	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 	ok_headers(NULL);
 	assert_true(hdr("MS-RequestId: " OTHER "\r\n"));
 	assert_true(hdr("\r\n"));
@@ -446,7 +446,7 @@ static void test_cut_and_location(void **state)
 	assert_false(answer_finish(&a));
 	assert_int_equal(a.fault, ANSWER_HEADERS_CUT);
 
-	answer_start(&a, RID, false, NOW_MS, 0);
+	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 	assert_true(hdr("HTTP/1.1 302 Found\r\n"));
 	assert_true(hdr("Location: http://127.0.0.2:9/x\r\n"));
 	assert_string_equal(a.location, "http://127.0.0.2:9/x");

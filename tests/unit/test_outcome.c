@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "answer.h"
+#include "norm.h"
 #include "outcome.h"
 
 static void permanent(void **state)
@@ -327,7 +328,7 @@ static void answers(void **state)
 	(void)state;
 	answer_init(&a);
 	for(size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		answer_start(&a, RID, false, 0, 0);
+		answer_start(&a, RID, false, 0, NORM_MAX_BODY, 0);
 		feed(&a, cases[i].lines);
 		if(cases[i].res == CURLE_OK)
 			answer_finish(&a);
@@ -339,14 +340,14 @@ static void answers(void **state)
 		assert_string_equal(o.why, cases[i].why);
 	}
 	/* the server echoes IDs: a 200 without one is not trusted */
-	answer_start(&a, RID, true, 0, 0);
+	answer_start(&a, RID, true, 0, NORM_MAX_BODY, 0);
 	feed(&a, (const char *const[]){"HTTP/1.1 200 OK\r\n", "\r\n", NULL});
 	classify(CURLE_WRITE_ERROR, 200, "", 0, false, &a, &o);
 	assert_int_equal(o.action, OUTCOME_RETRY);
 	assert_false(o.answered);
 	assert_string_equal(o.why, "answer without the MS-RequestId sent");
 	/* a corrupt and a truncated gzip body */
-	answer_start(&a, RID, false, 0, 0);
+	answer_start(&a, RID, false, 0, NORM_MAX_BODY, 0);
 	feed(&a, (const char *const[]){"HTTP/1.1 200 OK\r\n",
 				       "Content-Encoding: gzip\r\n", "\r\n",
 				       NULL});
@@ -355,7 +356,7 @@ static void answers(void **state)
 	classify(CURLE_WRITE_ERROR, 200, "", 0, false, &a, &o);
 	assert_int_equal(o.action, OUTCOME_ROW);
 	assert_string_equal(o.why, "corrupt gzip body: invalid block type");
-	answer_start(&a, RID, false, 0, 0);
+	answer_start(&a, RID, false, 0, NORM_MAX_BODY, 0);
 	feed(&a, (const char *const[]){"HTTP/1.1 200 OK\r\n",
 				       "Content-Encoding: deflate\r\n",
 				       "\r\n", NULL});
@@ -380,18 +381,27 @@ static void wait_refused(void **state)
 	(void)state;
 	answer_init(&a);
 	snprintf(a.retry_after, sizeof(a.retry_after), "999999999");
-	outcome_wait_refused(&a, 600, out, sizeof(out));
+	a.retry_after_ms = 999999999000LL;
+	outcome_wait_refused(&a, a.retry_after_ms, 600, out, sizeof(out));
 	assert_string_equal(out, "server asked to wait 999999999 s, more than "
 			    "--max-retry-wait 600 s");
 	snprintf(a.retry_after, sizeof(a.retry_after), "000601");
-	outcome_wait_refused(&a, 600, out, sizeof(out));
+	a.retry_after_ms = 601000;
+	outcome_wait_refused(&a, a.retry_after_ms, 600, out, sizeof(out));
 	assert_string_equal(out, "server asked to wait 601 s, more than "
 			    "--max-retry-wait 600 s");
 	snprintf(a.retry_after, sizeof(a.retry_after),
 		 "Fri, 01 Jan 2999 00:00:00 GMT");
-	outcome_wait_refused(&a, 1, out, sizeof(out));
+	a.retry_after_ms = 31026731520000LL;
+	outcome_wait_refused(&a, a.retry_after_ms, 1, out, sizeof(out));
 	assert_string_equal(out, "server asked to wait until Fri, 01 Jan 2999 "
 			    "00:00:00 GMT, more than --max-retry-wait 1 s");
+	/* a 429 body's "Try again in 3600 seconds", no Retry-After */
+	a.retry_after[0] = '\0';
+	a.retry_after_ms = -1;
+	outcome_wait_refused(&a, 3599500, 600, out, sizeof(out));
+	assert_string_equal(out, "server asked to wait 3600 s, more than "
+			    "--max-retry-wait 600 s");
 	outcome_with_attempts("x", 1, out, sizeof(out));
 	assert_string_equal(out, "x");
 	outcome_with_attempts("x", 3, out, sizeof(out));
