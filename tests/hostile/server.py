@@ -53,10 +53,14 @@ def case(name, desc):
     return register
 
 
-def head(status=b'200 OK', headers=(), version=b'HTTP/1.1'):
+def head(status=b'200 OK', headers=(), version=b'HTTP/1.1', rid=True):
+    """A header section; it echoes the request's MS-RequestId unless
+    rid is False."""
     out = version + b' ' + status + b'\r\n'
     for h in headers:
         out += h + b'\r\n'
+    if rid and REQUEST_ID.get():
+        out += b'MS-RequestId: ' + REQUEST_ID.get() + b'\r\n'
     return out + b'\r\n'
 
 
@@ -64,9 +68,7 @@ def answer(body=OK_BODY, status=b'200 OK', headers=(), version=b'HTTP/1.1',
            rid=True):
     hs = [b'Content-Type: application/json',
           b'Content-Length: %d' % len(body)] + list(headers)
-    if rid and REQUEST_ID.get():
-        hs.append(b'MS-RequestId: ' + REQUEST_ID.get())
-    return head(status, hs, version) + body
+    return head(status, hs, version, rid) + body
 
 
 def padded(size):

@@ -7,7 +7,8 @@ build=$(cd "$1" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 pcsim_pid=
-trap 'kill $pcsim_pid 2>/dev/null; wait $pcsim_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+server_pid=
+trap 'kill $pcsim_pid $server_pid 2>/dev/null; wait $pcsim_pid $server_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 
 export PARTNER_CENTER_TOKEN=valgrind-token
 "$build/pcsim" --port 0 --token "$PARTNER_CENTER_TOKEN" --seed 7 \
@@ -50,4 +51,27 @@ if [ "$status" -gt 1 ]; then echo "valgrind resume run failed: exit $status"; ex
 status=0
 vg "$build/qualreport" --rate nope "$tmp/in.csv" 2>/dev/null || status=$?
 [ "$status" = 2 ] || { echo "usage error path: exit $status"; exit 1; }
+
+# Every case of the hostile server (tests/hostile/server.py), one tenant
+# each: header lines libcurl refuses, gzip bombs, broken chunking, resets,
+# redirects, Retry-After refusals, answers that never come.
+python3 "$src/tests/hostile/server.py" --list | awk '{ print $1 }' >"$tmp/cases"
+awk 'BEGIN { printf "{" } { printf "%s\"%08x-0000-4000-8000-000000000000\": \"%s\"", NR > 1 ? "," : "", NR, $1 } END { print "}" }' \
+  "$tmp/cases" >"$tmp/cases.json"
+{ echo id; awk '{ printf "%08x-0000-4000-8000-000000000000\n", NR }' "$tmp/cases"; } >"$tmp/hostile.csv"
+python3 "$src/tests/hostile/server.py" --cases "$tmp/cases.json" >"$tmp/server.out" 2>/dev/null &
+server_pid=$!
+for _ in $(seq 1 100); do
+  hurl=$(head -n 1 "$tmp/server.out" 2>/dev/null || true)
+  [ -n "$hurl" ] && break
+  sleep 0.05
+done
+status=0
+vg "$build/qualreport" "$tmp/hostile.csv" --base-url "$hurl" -j 8 --retries 1 \
+  --timeout 3 -o "$tmp/hostile.out.csv" --no-progress -q 2>/dev/null || status=$?
+[ "$status" = 1 ] || { echo "valgrind hostile-server run: exit $status"; exit 1; }
+rows=$(tail -n +2 "$tmp/hostile.out.csv" | cut -d, -f1 | uniq | wc -l)
+want=$(wc -l <"$tmp/cases")
+[ "$rows" = "$want" ] || { echo "hostile server: $rows tenants, want $want"; exit 1; }
+echo "valgrind: hostile server, $rows cases, exit 1"
 echo "valgrind: no errors, no leaks"
