@@ -600,6 +600,9 @@ static enum pl_status finish(struct fetch_engine *e, struct xfer *x,
 static enum pl_status wait_retry(struct fetch_engine *e, struct xfer *x,
 				 struct job *j, int64_t due_us)
 {
+	/* past the deadline nothing waits: nothing would send it */
+	if(e->cut)
+		return finish(e, x, j, 0, deadline_why);
 	xfer_release(e, x);
 	if(waitq_push(&e->waiting, due_us, j->in.seq, j)) {
 		job_put(e, j);
@@ -730,8 +733,6 @@ static enum pl_status decide(struct fetch_engine *e, struct xfer *x,
 	/* the one retry after a 401 renewal is not charged to --retries */
 	used = j->attempts - 1 - j->reauths;
 	if(used < cfg->retries) {
-		if(e->cut)
-			return finish(e, x, j, 0, deadline_why);
 		after = o->action != OUTCOME_USE_RETRY ? -1
 			: o->status == 429 ? quota_wait_ms(x)
 					   : x->ans.retry_after_ms;

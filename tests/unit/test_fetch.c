@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +36,8 @@
 #include "guid.h"
 #include "ids.h"
 #include "norm.h"
-#include "log.h"
 #include "now.h"
+#include "log.h"
 
 #define CORR "5f0c6a41-8f3e-4a55-9b8e-2f0b8f2f6c11"
 #define TOKEN "test-token-123"
@@ -344,6 +345,7 @@ struct outcome {
 	char *body;
 	size_t body_len;
 	char *failure;
+	bool unfinished;
 };
 
 struct run {
@@ -436,6 +438,9 @@ static enum pl_status job_done(void *ctx, const struct fetch_result *res,
 		o->failure = strdup(res->failure);
 		assert_non_null(o->failure);
 	}
+	o->unfinished = res->unfinished;
+	assert_true(!res->unfinished ||
+		    !strcmp(res->failure, FETCH_DEADLINE_TEXT));
 	r->done_calls++;
 	if(r->stop_at && r->done_calls == r->stop_at)
 		*r->stop = 1;
@@ -1180,6 +1185,93 @@ static void test_connection_refused(void **state)
 	auth_free(a);
 }
 
+/* A Retry-After over --max-retry-wait is an Error row at once, saying
+ * so; one within it is waited for. */
+static void test_max_retry_wait(void **state)
+{
+	struct run r;
+	struct server *s;
+	struct fetch_config cfg;
+	struct pl_err err = {{0}};
+	struct auth *a = ready_auth();
+
+	(void)state;
+	run_init(&r, 3);
+	s = server_start("max-retry-wait.json", 0, 0);
+	base_config(&cfg, s, a);
+	cfg.max_retry_wait_ms = 1000;
+	assert_int_equal(fetch_run(&cfg, next_job, job_done, NULL, &r, NULL,
+				   &err), PL_OK);
+	assert_int_equal(r.out[0].attempts, 1);
+	assert_int_equal(r.out[0].status, 429);
+	assert_string_equal(r.out[0].failure, "server asked to wait 999999999 "
+			    "s, more than --max-retry-wait 1 s");
+	assert_int_equal(r.out[1].attempts, 1);
+	assert_string_equal(r.out[1].failure, "server asked to wait 2 s, more "
+			    "than --max-retry-wait 1 s");
+	assert_false(r.out[1].unfinished);
+	/* 1 s is not more than 1 s: waited for, then answered */
+	assert_int_equal(r.out[2].attempts, 2);
+	assert_int_equal(r.out[2].status, 200);
+	assert_null(r.out[2].failure);
+	server_stop(s);
+	run_release(&r);
+	auth_free(a);
+}
+
+/* At the deadline nothing more is sent: a tenant waiting out a
+ * Retry-After is finished at once, unfinished; the one in flight ends
+ * as it would; next() is not asked again. */
+static void test_deadline(void **state)
+{
+	struct run r;
+	struct server *s;
+	struct fetch_config cfg;
+	struct fetch_stats st;
+	struct pl_err err = {{0}};
+	struct auth *a = ready_auth();
+	size_t cut = 0;
+
+	(void)state;
+	run_init(&r, 40);
+	/* the other tenants: the default answer after 300 ms */
+	s = server_start("deadline.json", 0, 300);
+	base_config(&cfg, s, a);
+	cfg.concurrency = 1;
+	cfg.retries = 5;
+	cfg.deadline_us = now_mono_us() + 1000000;
+	assert_int_equal(fetch_run(&cfg, next_job, job_done, NULL, &r, &st,
+				   &err), PL_OK);
+	assert_true(st.deadline_reached);
+	/* 40 tenants at 0.3 s one at a time do not fit in a second */
+	assert_true(r.issued >= 2);
+	assert_true(r.issued < 40);
+	assert_int_equal(r.done_calls, r.issued);
+	assert_true(r.out[0].unfinished);
+	assert_int_equal(r.out[0].attempts, 1);
+	assert_int_equal(r.out[0].status, 503);
+	for(size_t i = 0; i < r.issued; i++) {
+		assert_int_equal(r.out[i].calls, 1);
+		cut += r.out[i].unfinished;
+		if(i)
+			assert_int_equal(r.out[i].status, 200);
+	}
+	assert_int_equal(cut, 1);
+	assert_int_equal(st.cut, 1);
+
+	/* a deadline already past: nothing is asked for at all */
+	run_release(&r);
+	run_init(&r, 3);
+	cfg.deadline_us = now_mono_us() - 1;
+	assert_int_equal(fetch_run(&cfg, next_job, job_done, NULL, &r, &st,
+				   &err), PL_OK);
+	assert_true(st.deadline_reached);
+	assert_int_equal(r.issued, 0);
+	server_stop(s);
+	run_release(&r);
+	auth_free(a);
+}
+
 static void test_bad_config(void **state)
 {
 	struct run r;
@@ -1226,6 +1318,8 @@ int main(void)
 		cmocka_unit_test(test_timeout_kinds),
 		cmocka_unit_test(test_connect_timeout),
 		cmocka_unit_test(test_connection_refused),
+		cmocka_unit_test(test_max_retry_wait),
+		cmocka_unit_test(test_deadline),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
