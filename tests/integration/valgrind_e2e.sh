@@ -8,7 +8,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 pcsim_pid=
 server_pid=
-trap 'kill $pcsim_pid $server_pid 2>/dev/null; wait $pcsim_pid $server_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $pcsim_pid $server_pid 2>/dev/null; wait $pcsim_pid $server_pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 export PARTNER_CENTER_TOKEN=valgrind-token
 "$build/pcsim" --port 0 --token "$PARTNER_CENTER_TOKEN" --seed 7 \
@@ -56,7 +56,7 @@ vg "$build/qualreport" --rate nope "$tmp/in.csv" 2>/dev/null || status=$?
 # each: header lines libcurl refuses, gzip bombs, broken chunking, resets,
 # redirects, Retry-After refusals, answers that never come.
 python3 "$src/tests/hostile/server.py" --list | awk '{ print $1 }' >"$tmp/cases"
-awk 'BEGIN { printf "{" } { printf "%s\"%08x-0000-4000-8000-000000000000\": \"%s\"", NR > 1 ? "," : "", NR, $1 } END { print "}" }' \
+awk 'BEGIN { printf "{" } { printf "%s\"%08x-0000-4000-8000-000000000000\": \"%s\"", (NR > 1 ? "," : ""), NR, $1 } END { print "}" }' \
   "$tmp/cases" >"$tmp/cases.json"
 { echo id; awk '{ printf "%08x-0000-4000-8000-000000000000\n", NR }' "$tmp/cases"; } >"$tmp/hostile.csv"
 python3 "$src/tests/hostile/server.py" --cases "$tmp/cases.json" >"$tmp/server.out" 2>/dev/null &
