@@ -45,6 +45,8 @@ static void forget_response(struct answer *a)
 	a->has_length = false;
 	a->length = 0;
 	a->length_text[0] = '\0';
+	a->length_conflict = false;
+	a->chunked = false;
 	a->encoding = ANSWER_IDENTITY;
 	a->encoding_name[0] = '\0';
 }
@@ -155,11 +157,14 @@ static void note_length(struct answer *a, const char *v, size_t len)
 			n = n * 10 + (uint64_t)(v[i] - '0');
 	}
 	if(a->has_length && a->length != n) {
-		char why[64];
-
-		snprintf(why, sizeof(why), "%llu and %llu",
-			 (unsigned long long)a->length, (unsigned long long)n);
-		fault(a, ANSWER_LENGTH_CONFLICT, why);
+		/* a fault at the end of the headers, unless a
+		 * Transfer-Encoding makes the lengths moot */
+		if(!a->length_conflict)
+			snprintf(a->_conflict, sizeof(a->_conflict),
+				 "%llu and %llu",
+				 (unsigned long long)a->length,
+				 (unsigned long long)n);
+		a->length_conflict = true;
 		return;
 	}
 	a->has_length = true;
@@ -233,13 +238,15 @@ static bool headers_end(struct answer *a)
 	a->headers_done = true;
 	if(a->encoding_name[0])
 		return fault(a, ANSWER_ENCODING_UNSUPPORTED, a->encoding_name);
+	if(a->length_conflict && !a->chunked)
+		return fault(a, ANSWER_LENGTH_CONFLICT, a->_conflict);
 	if(a->expect_id && !a->echoed_id && a->request_id[0] &&
 	   ((a->status >= 200 && a->status <= 299) || a->status == 404))
 		return fault(a, ANSWER_MISSING_ID, NULL);
 	/* an announced length over the limit: refused before any body */
-	if(a->has_length && a->length > (a->encoding == ANSWER_IDENTITY
-					  ? a->body.limit
-					  : ANSWER_MAX_RAW_BODY))
+	if(a->has_length && !a->chunked &&
+	   a->length > (a->encoding == ANSWER_IDENTITY ? a->body.limit
+						       : ANSWER_MAX_RAW_BODY))
 		return fault(a, a->encoding == ANSWER_IDENTITY
 				     ? ANSWER_TOO_BIG : ANSWER_RAW_TOO_BIG,
 			     a->length_text);
@@ -292,6 +299,8 @@ bool answer_header(struct answer *a, const char *line, size_t len)
 		note_encoding(a, v, vlen);
 	} else if(field(line, len, "MS-RequestId", &v, &vlen)) {
 		note_request_id(a, v, vlen);
+	} else if(field(line, len, "Transfer-Encoding", &v, &vlen)) {
+		a->chunked = vlen > 0;
 	}
 	return !a->fault;
 }

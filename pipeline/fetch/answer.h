@@ -91,6 +91,9 @@ struct answer {
 	bool has_length;
 	uint64_t length;          /* Content-Length (saturated) */
 	char length_text[32];     /* as sent, for messages */
+	bool length_conflict;     /* two different values */
+	bool chunked;             /* Transfer-Encoding: then the length
+				   * means nothing (RFC 9112 6.3) */
 	enum answer_encoding encoding;
 	char encoding_name[ANSWER_TEXT_MAX]; /* unsupported: as sent */
 	size_t raw_bytes;         /* body bytes before decoding */
@@ -105,6 +108,7 @@ struct answer {
 	bool _z_end;              /* a stream ended (Z_STREAM_END) */
 	unsigned char _stash[2];  /* deflate: the first bytes, to tell */
 	size_t _nstash;           /* zlib-wrapped from raw */
+	char _conflict[48];       /* "121 and 5" */
 };
 
 /* An empty answer (no allocation). */

@@ -186,9 +186,21 @@ static void test_content_length(void **state)
 	assert_true(hdr("Content-Length: 51\r\n"));
 	assert_true(hdr("Content-Length: 51\r\n"));
 	assert_true(hdr("Content-Length: 51, 51\r\n"));
-	assert_false(hdr("Content-Length: 5\r\n"));
+	assert_true(hdr("Content-Length: 5\r\n"));
+	assert_true(hdr("Content-Length: 7\r\n"));
+	/* known at the end of the headers: a Transfer-Encoding would make
+	 * the lengths moot */
+	assert_false(hdr("\r\n"));
 	assert_int_equal(a.fault, ANSWER_LENGTH_CONFLICT);
 	assert_string_equal(a.fault_detail, "51 and 5");
+
+	answer_start(&a, RID, false, NOW_MS, 0);
+	assert_true(hdr("HTTP/1.1 200 OK\r\n"));
+	assert_true(hdr("Content-Length: 5\r\n"));
+	assert_true(hdr("Content-Length: 9000000\r\n"));
+	assert_true(hdr("Transfer-Encoding: chunked\r\n"));
+	assert_true(hdr("\r\n"));
+	assert_int_equal(a.fault, ANSWER_FINE);
 
 	/* announced over 8 MiB: refused before a byte of body */
 	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);

@@ -267,7 +267,7 @@ static void feed(struct answer *a, const char *const *lines)
 static void answers(void **state)
 {
 	static const struct {
-		const char *lines[4];
+		const char *lines[5];
 		CURLcode res;
 		enum outcome_action action;
 		bool answered;
@@ -306,7 +306,8 @@ static void answers(void **state)
 		 CURLE_WRITE_ERROR, OUTCOME_ROW, true,
 		 "unsupported Content-Encoding 'br'"},
 		{{"HTTP/1.1 200 OK\r\n", "Content-Length: 5\r\n",
-		  "Content-Length: 6\r\n"}, CURLE_WRITE_ERROR, OUTCOME_RETRY,
+		  "Content-Length: 6\r\n", "\r\n"}, CURLE_WRITE_ERROR,
+		 OUTCOME_RETRY,
 		 true, "invalid HTTP response: conflicting Content-Length "
 		 "headers (5 and 6)"},
 		{{"HTTP/1.1 200 OK\r\n",
