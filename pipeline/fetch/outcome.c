@@ -205,10 +205,27 @@ static bool starts_with(const char *s, const char *prefix)
 	return !strncmp(s, prefix, strlen(prefix));
 }
 
+/*
+ * libcurl keeps the first message of a transfer in the error buffer: when
+ * it resent the request on a fresh connection because a reused one had
+ * died, the message is that connection's, not what went wrong after.
+ */
+static bool is_stale_words(const struct outcome_failure *f)
+{
+	if(!f->errbuf || !f->errbuf[0])
+		return false;
+	if(f->res == CURLE_SEND_ERROR || f->res == CURLE_RECV_ERROR)
+		return false;
+	return starts_with(f->errbuf, "Recv failure") ||
+	       starts_with(f->errbuf, "Send failure") ||
+	       starts_with(f->errbuf, "Connection died");
+}
+
 /* libcurl's words for res: the error buffer, else its generic text. */
 static void curl_words(const struct outcome_failure *f, char *out, size_t n)
 {
-	snprintf(out, n, "%s", f->errbuf && f->errbuf[0]
+	snprintf(out, n, "%s", f->errbuf && f->errbuf[0] &&
+				       !is_stale_words(f)
 				       ? f->errbuf
 				       : curl_easy_strerror(f->res));
 	lower_first(out);
@@ -256,13 +273,14 @@ static void why_of(const struct outcome_failure *f,
 		return;
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		/* no "HTTP/" at the start: HTTP/0.9, TLS on plain http, or
-		 * anything else that is not HTTP */
-		if(f->errbuf && starts_with(f->errbuf, "Received HTTP/0.9")) {
+		 * anything else that is not HTTP; else a status line libcurl
+		 * refused (its words, "Unsupported HTTP version (1.2) in
+		 * response", may be lost to a stale buffer, so the text does
+		 * not depend on them) */
+		if(f->errbuf && starts_with(f->errbuf, "Received HTTP/0.9"))
 			snprintf(what, n, "not an HTTP response");
-			return;
-		}
-		curl_words(f, words, sizeof(words));
-		snprintf(what, n, "invalid HTTP response: %s", words);
+		else
+			snprintf(what, n, "invalid HTTP status line");
 		return;
 	case CURLE_WEIRD_SERVER_REPLY:
 	case CURLE_BAD_CONTENT_ENCODING:

@@ -42,10 +42,10 @@ header_total_2m|Error|200|1|response headers larger than 256 KiB
 header_nul|Error|200|2|invalid HTTP response: nul byte in header (2 attempts)
 header_no_colon|Error|200|2|invalid HTTP response: header without colon (2 attempts)
 headers_cut|Error|200|2|connection closed inside the response headers (2 attempts)
-status_invalid|Error|0|2|invalid HTTP response: unsupported response code in HTTP response (2 attempts)
+status_invalid|Error|0|2|invalid HTTP status line (2 attempts)
 status_999|Error|999|1|invalid HTTP status 999
-status_099|Error|0|2|invalid HTTP response: unsupported response code in HTTP response (2 attempts)
-status_http12|Error|0|2|invalid HTTP response: unsupported HTTP version (1.2) in response (2 attempts)
+status_099|Error|0|2|invalid HTTP status line (2 attempts)
+status_http12|Error|0|2|invalid HTTP status line (2 attempts)
 status_http2_text|Approved|200|1|
 http09|Error|0|2|not an HTTP response (2 attempts)
 tls_garbage|Error|0|2|not an HTTP response (2 attempts)

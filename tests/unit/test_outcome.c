@@ -191,8 +191,15 @@ static void curl_failures(void **state)
 		 "not an HTTP response"},
 		{CURLE_UNSUPPORTED_PROTOCOL, 0,
 		 "Unsupported HTTP version (1.2) in response", 0, OUTCOME_RETRY,
-		 "invalid HTTP response: unsupported HTTP version (1.2) in "
-		 "response"},
+		 "invalid HTTP status line"},
+		/* a stale buffer: the words of a reused connection that died
+		 * before libcurl resent the request */
+		{CURLE_UNSUPPORTED_PROTOCOL, 0,
+		 "Recv failure: Connection reset by peer", 0, OUTCOME_RETRY,
+		 "invalid HTTP status line"},
+		{CURLE_WEIRD_SERVER_REPLY, 200,
+		 "Recv failure: Connection reset by peer", 0, OUTCOME_RETRY,
+		 "invalid HTTP response: weird server reply"},
 		{CURLE_RECV_ERROR, 200, "Illegal or missing hexadecimal "
 		 "sequence in chunked-encoding", ECONNRESET, OUTCOME_RETRY,
 		 "invalid chunked encoding: illegal or missing hexadecimal "
