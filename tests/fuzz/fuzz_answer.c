@@ -119,7 +119,7 @@ static bool attempt(struct answer *a, const char *p, size_t len,
 	bool aborted = false;
 	size_t i = 0;
 
-	answer_start(a, rid, expect_id, NOW_MS, 256 * 1024);
+	answer_start(a, rid, expect_id, NOW_MS, NORM_MAX_BODY, 256 * 1024);
 	/* header lines while the header section lasts */
 	while(i < len && !a->headers_done) {
 		const char *nl = memchr(p + i, '\n', len - i);

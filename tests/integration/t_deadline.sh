@@ -66,4 +66,37 @@ check "throttled run: every tenant has a row" \
   "$(tail -n +2 "$TMP/throttled.csv" | cut -d, -f1 | uniq | wc -l)" $n
 grep -q ",Error,.*,$why," "$TMP/throttled.csv" && ok ||
   fail "throttled run: no deadline rows"
+# --all-customers: the list read to its end before the deadline is a
+# complete input: the unfetched customers are deadline rows, exit 1.
+stop_pcsim
+start_pcsim --token deadline-token --customers $n --latency-ms 400 --seed 13
+timeout 60 "$QR" --all-customers --base-url "$PCSIM_URL" --page-size 500 \
+  -j 2 --deadline 3s -o "$TMP/listed.csv" --no-progress -q \
+  2>"$TMP/listed.err"
+check "listed run: exit code" "$?" 1
+check "listed run: every customer has a row" \
+  "$(tail -n +2 "$TMP/listed.csv" | cut -d, -f1 | uniq | wc -l)" $n
+grep -q ",Error,.*,$why," "$TMP/listed.csv" && ok ||
+  fail "listed run: no deadline rows"
+
+# A list not read to its end by the deadline is an input not read: exit
+# 3, no report (it would hide the customers not listed), the journal
+# keeps the pages and tenants done, and a rerun finishes the job.
+rm -f "$TMP/j2"
+timeout 60 "$QR" --all-customers --base-url "$PCSIM_URL" --page-size 2 \
+  -j 2 --deadline 2s --journal "$TMP/j2" -o "$TMP/unlisted.csv" \
+  --no-progress -q 2>"$TMP/unlisted.err"
+check "unlisted run: exit code" "$?" 3
+[ -e "$TMP/unlisted.csv" ] && fail "unlisted run: a report was written" || ok
+grep -q "deadline 2s reached before the customer list was read to its end" \
+  "$TMP/unlisted.err" && ok ||
+  fail "unlisted run: not said: $(cat "$TMP/unlisted.err")"
+timeout 120 "$QR" --all-customers --base-url "$PCSIM_URL" --page-size 2 \
+  -j 8 --journal "$TMP/j2" -o "$TMP/unlisted.csv" --no-progress -q \
+  2>"$TMP/unlisted2.err"
+check "unlisted rerun: exit code" "$?" 0
+check "unlisted rerun: every customer has a row" \
+  "$(tail -n +2 "$TMP/unlisted.csv" | cut -d, -f1 | uniq | wc -l)" $n
+grep -q ",Error," "$TMP/unlisted.csv" &&
+  fail "unlisted rerun: Error rows: $(grep -m1 ,Error, "$TMP/unlisted.csv")" || ok
 finish

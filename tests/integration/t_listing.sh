@@ -368,6 +368,20 @@ check "monthly config rerun: exit code" "$?" 0
 check "monthly config rerun: nothing listed or fetched again" "$(stats | jq .requests)" 0
 stop_pcsim
 
+# ---- a page larger than a tenant's answer may be -----------------------
+# 25,000 customers on one page are about 10 MB, over the 8 MiB a
+# qualifications answer may have and under the page limit (64 MiB): the
+# whole list is read; the deadline cuts the fetches short (exit 1; 8 s
+# leave an ASan build time to make and read the page).
+start_pcsim --token list-token --customers 25000 --seed 5 --latency-ms 50
+"$QR" --all-customers --base-url "$PCSIM_URL" --page-size 25000 -j 2 \
+  --deadline 8s -o "$TMP/big.csv" --no-progress -q 2>"$TMP/big.err"
+check "a 10 MB page: exit code" "$?" 1
+check "a 10 MB page: every customer listed has a row" \
+  "$(tail -n +2 "$TMP/big.csv" | cut -d, -f1 | uniq | wc -l)" 25000
+check "a 10 MB page: the one page" "$(stats | jq .customer_pages)" 1
+stop_pcsim
+
 # ---- usage errors --------------------------------------------------------
 "$QR" --all-customers "$TMP/named.csv" -o "$TMP/u.csv" 2>"$TMP/u.err"
 check "--all-customers with an INPUT: exit code" "$?" 2

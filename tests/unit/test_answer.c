@@ -194,7 +194,7 @@ static void test_content_length(void **state)
 	assert_int_equal(a.fault, ANSWER_LENGTH_CONFLICT);
 	assert_string_equal(a.fault_detail, "51 and 5");
 
-	answer_start(&a, RID, false, NOW_MS, 0);
+	answer_start(&a, RID, false, NOW_MS, NORM_MAX_BODY, 0);
 	assert_true(hdr("HTTP/1.1 200 OK\r\n"));
 	assert_true(hdr("Content-Length: 5\r\n"));
 	assert_true(hdr("Content-Length: 9000000\r\n"));
