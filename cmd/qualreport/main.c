@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "curlmem.h"
 #include "login.h"
 #include "monitor.h"
 #include "outfile.h"
@@ -85,21 +86,32 @@ int main(int argc, char **argv)
 		return fflush(stdout) ? QR_EXIT_OUTPUT : QR_EXIT_OK;
 	}
 
+	/* libcurl's allocations counted from its first use in the process
+	 * (curlmem.h), whoever that is (the start ping, the login): a
+	 * libcurl already set up with the plain allocator would make its
+	 * header-line limit read as our memory running out */
+	st = curlmem_init(&err);
+	if(st) {
+		fprintf(stderr, "qualreport: %s\n", err.msg);
+		code = pl_exit_code(st, 0);
+		monitor_end(&mon, &cli, NULL, code);
+		cli_release(&cli);
+		return code;
+	}
 	cli.cfg.stop = &stop_signal;
 	if(cli.login) {
-		int rc = login_main(&cli, &stop_signal);
-
-		cli_release(&cli);
-		return rc;
+		code = login_main(&cli, &stop_signal);
+	} else {
+		monitor_start(&mon, &cli);
+		st = pipeline_run(&cli.cfg, &res, &err);
+		if(st && st != PL_EINTERRUPTED)
+			log_error("%s", err.msg);
+		else if(st)
+			log_warn("%s", err.msg);
+		monitor_end(&mon, &cli, &res, res.exit_code);
+		code = res.exit_code;
 	}
-
-	monitor_start(&mon, &cli);
-	st = pipeline_run(&cli.cfg, &res, &err);
-	if(st && st != PL_EINTERRUPTED)
-		log_error("%s", err.msg);
-	else if(st)
-		log_warn("%s", err.msg);
-	monitor_end(&mon, &cli, &res, res.exit_code);
+	curlmem_cleanup();
 	cli_release(&cli);
-	return res.exit_code;
+	return code;
 }
