@@ -128,6 +128,10 @@ struct xfer {
 	bool page;                /* the request is a page of the list */
 	unsigned long curl_failures; /* curlmem_failures() at the start */
 	char errbuf[CURL_ERROR_SIZE];
+	/* errbuf held words before this attempt's answer began: a dead
+	 * kept-alive connection's, from before libcurl resent the request
+	 * on a fresh one (it keeps a transfer's first message) */
+	bool stale_words;
 };
 
 struct fetch_engine {
@@ -234,6 +238,8 @@ static size_t on_header(char *line, size_t size, size_t n, void *userp)
 	struct xfer *x = userp;
 	size_t len = size * n;
 
+	if(!x->ans.header_bytes && x->errbuf[0])
+		x->stale_words = true;
 	return answer_header(&x->ans, line, len) ? len : 0;
 }
 
@@ -481,6 +487,7 @@ static enum pl_status start_attempt(struct fetch_engine *e, struct job *j,
 		     x->page ? FETCH_PAGE_MAX_BODY : NORM_MAX_BODY, BODY_KEEP);
 	x->curl_failures = curlmem_failures();
 	x->errbuf[0] = '\0';
+	x->stale_words = false;
 	mc = curl_multi_add_handle(e->multi, x->easy);
 	if(mc) {
 		/* one transfer libcurl would not take: a failed attempt,
@@ -779,6 +786,11 @@ static enum pl_status attempt_done(struct fetch_engine *e, CURLMsg *msg,
 		answer_finish(&x->ans);
 	memset(&in, 0, sizeof(in));
 	outcome_failure_get(&in.f, x->easy, res, x->errbuf);
+	if(x->stale_words) {
+		/* neither the words nor the OS error are this answer's */
+		in.f.errbuf = "";
+		in.f.os_errno = 0;
+	}
 	in.status = status;
 	in.curl_alloc_failed = !curlmem_is_counting() ||
 			       curlmem_failures() != x->curl_failures;

@@ -11,6 +11,11 @@ export PARTNER_CENTER_TOKEN=hostile-server-token
 
 # case|vetting_status|http_status|attempts|error, for --retries 1
 # --timeout 2 (@FOREIGN@ is the server's "other host", @T@ the tenant).
+# "A||B": either error text. Where the text is libcurl's words, B is what
+# the row says when the attempt went out on a kept-alive connection the
+# server had just closed: libcurl resends on a fresh one unseen, but keeps
+# the dead one's message ("Recv failure: ...", and its OS error), so
+# neither can be used and the row has libcurl's generic text for the code.
 cat >"$TMP/expected.txt" <<'EOF'
 ok|Approved|200|1|
 gzip_ok|Approved|200|1|
@@ -39,16 +44,16 @@ header_line_300k|Error|200|1|response header line longer than 100 KiB
 status_reason_200k|Error|0|1|response header line longer than 100 KiB
 header_count_20000|Error|200|1|response headers larger than 256 KiB
 header_total_2m|Error|200|1|response headers larger than 256 KiB
-header_nul|Error|200|2|invalid HTTP response: nul byte in header (2 attempts)
-header_no_colon|Error|200|2|invalid HTTP response: header without colon (2 attempts)
+header_nul|Error|200|2|invalid HTTP response: nul byte in header (2 attempts)||invalid HTTP response: weird server reply (2 attempts)
+header_no_colon|Error|200|2|invalid HTTP response: header without colon (2 attempts)||invalid HTTP response: weird server reply (2 attempts)
 headers_cut|Error|200|2|connection closed inside the response headers (2 attempts)
 status_invalid|Error|0|2|invalid HTTP status line (2 attempts)
 status_999|Error|999|1|invalid HTTP status 999
 status_099|Error|0|2|invalid HTTP status line (2 attempts)
 status_http12|Error|0|2|invalid HTTP status line (2 attempts)
 status_http2_text|Approved|200|1|
-http09|Error|0|2|not an HTTP response (2 attempts)
-tls_garbage|Error|0|2|not an HTTP response (2 attempts)
+http09|Error|0|2|not an HTTP response (2 attempts)||invalid HTTP status line (2 attempts)
+tls_garbage|Error|0|2|not an HTTP response (2 attempts)||invalid HTTP status line (2 attempts)
 empty_reply|Error|0|2|connection closed without response (2 attempts)
 reset_at_once|Error|0|2|connection reset (2 attempts)
 http10_close_early|Error|200|1|truncated JSON
@@ -56,10 +61,10 @@ cl_larger|Error|200|2|connection closed before the end of the body (2 attempts)
 cl_smaller|Error|200|1|truncated JSON
 excess_keepalive|Error|200|1|truncated JSON
 cl_duplicate|Error|200|2|invalid HTTP response: conflicting Content-Length headers (121 and 5) (2 attempts)
-cl_negative|Error|200|2|invalid HTTP response: invalid Content-Length: value (2 attempts)
+cl_negative|Error|200|2|invalid HTTP response: invalid Content-Length: value (2 attempts)||invalid HTTP response: weird server reply (2 attempts)
 cl_huge|Error|200|1|body larger than 8 MiB (Content-Length: 1180591620717411303424)
-chunked_bad_size|Error|200|2|invalid chunked encoding: illegal or missing hexadecimal sequence (2 attempts)
-chunked_huge_size|Error|200|2|invalid chunked encoding: too long hexadecimal number (2 attempts)
+chunked_bad_size|Error|200|2|invalid chunked encoding: illegal or missing hexadecimal sequence (2 attempts)||failure when receiving data from the peer (2 attempts)
+chunked_huge_size|Error|200|2|invalid chunked encoding: too long hexadecimal number (2 attempts)||failure when receiving data from the peer (2 attempts)
 chunked_cut|Error|200|2|connection closed before the end of the body (2 attempts)
 reset_mid_body|Error|200|2|connection reset (2 attempts)
 body_8mib_plus1|Error|200|1|body larger than 8 MiB (Content-Length: 8388609)
@@ -145,6 +150,8 @@ for r, (t, case, status, http, attempts, error) in zip(rows, want):
     exp = (t, status, http, attempts, error)
     if attempts == '1-2' and r['attempts'] in ('1', '2'):
         exp = exp[:3] + (r['attempts'],) + exp[4:]
+    if '||' in error and r['error'] in error.split('||'):
+        exp = exp[:4] + (r['error'],)
     if got != exp:
         print('%s: got %s, want %s' % (case, got, exp))
 PY
