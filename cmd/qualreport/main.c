@@ -54,6 +54,19 @@ static void setup_process(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* A failure before the run: said on stderr, and the monitor hears of it
+ * (what was parsed may name a metrics file and a ping URL). */
+static int fail_early(struct monitor *mon, struct cli *cli,
+		      enum pl_status st, const struct pl_err *err)
+{
+	int code = pl_exit_code(st, 0);
+
+	fprintf(stderr, "qualreport: %s\n", err->msg);
+	monitor_end(mon, cli, NULL, code);
+	cli_release(cli);
+	return code;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli;
@@ -66,15 +79,8 @@ int main(int argc, char **argv)
 	monitor_begin(&mon);
 	setup_process();
 	st = cli_parse(&cli, argc, argv, &err);
-	if(st) {
-		fprintf(stderr, "qualreport: %s\n", err.msg);
-		code = pl_exit_code(st, 0);
-		/* what was parsed before the error may name a metrics file
-		 * and a ping URL: the monitor hears of a broken config */
-		monitor_end(&mon, &cli, NULL, code);
-		cli_release(&cli);
-		return code;
-	}
+	if(st)
+		return fail_early(&mon, &cli, st, &err);
 	if(cli.action == CLI_HELP) {
 		cli_print_help(stdout);
 		cli_release(&cli);
@@ -91,13 +97,8 @@ int main(int argc, char **argv)
 	 * libcurl already set up with the plain allocator would make its
 	 * header-line limit read as our memory running out */
 	st = curlmem_init(&err);
-	if(st) {
-		fprintf(stderr, "qualreport: %s\n", err.msg);
-		code = pl_exit_code(st, 0);
-		monitor_end(&mon, &cli, NULL, code);
-		cli_release(&cli);
-		return code;
-	}
+	if(st)
+		return fail_early(&mon, &cli, st, &err);
 	cli.cfg.stop = &stop_signal;
 	if(cli.login) {
 		code = login_main(&cli, &stop_signal);
