@@ -30,6 +30,7 @@
 #include "ids.h"
 #include "log.h"
 #include "norm.h"
+#include "record_shape.h"
 #include "outcome.h"
 
 #define CORR "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -60,19 +61,6 @@ static void check_text(const char *s, size_t max)
 	for(size_t i = 0; i < n; i++)
 		if((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
 			abort();
-}
-
-/* The one shape every normalized answer has (as fuzz_norm). */
-static void check_record(const struct tenant_record *rec)
-{
-	if(rec->nrows < 1)
-		abort();
-	if(rec->outcome != OUTCOME_ANSWERED &&
-	   (rec->nrows != 1 || !rec->rows[0].vetting_status ||
-	    rec->rows[0].qualification))
-		abort();
-	if(rec->outcome == OUTCOME_FAILED && !rec->error)
-		abort();
 }
 
 /* A header line with @RID@ and @OLD@ replaced, into out (NUL-free
@@ -185,14 +173,14 @@ static bool attempt(struct answer *a, const char *p, size_t len,
 	case OUTCOME_USE:
 		if(norm_answer(o.status, a->body.data, a->body.len, &rec,
 			       &err) == PL_OK)
-			check_record(&rec);
+			check_record_shape(&rec);
 		break;
 	case OUTCOME_RETRY:
 	case OUTCOME_ROW:
 		check_text(o.why, sizeof(o.why));
 		outcome_with_attempts(o.why, n, why, sizeof(why));
 		if(norm_failure(why, &rec, &err) == PL_OK) {
-			check_record(&rec);
+			check_record_shape(&rec);
 			if(rec.outcome != OUTCOME_FAILED)
 				abort();
 		}

@@ -10,22 +10,9 @@
 #include <string.h>
 
 #include "norm.h"
+#include "record_shape.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Abort (a finding) unless rec has the one shape every answer has. */
-static void check(const struct tenant_record *rec)
-{
-	if(rec->nrows < 1)
-		abort();
-	/* NotFound and Error: exactly one row, with its status. */
-	if(rec->outcome != OUTCOME_ANSWERED &&
-	   (rec->nrows != 1 || !rec->rows[0].vetting_status ||
-	    rec->rows[0].qualification))
-		abort();
-	if(rec->outcome == OUTCOME_FAILED && !rec->error)
-		abort();
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -38,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for(size_t i = 0; i < sizeof(statuses) / sizeof(*statuses); i++) {
 		tenant_record_init(&rec);
 		if(norm_answer(statuses[i], body, size, &rec, NULL) == PL_OK)
-			check(&rec);
+			check_record_shape(&rec);
 		tenant_record_release(&rec);
 	}
 	norm_api_error(body, size, &text, NULL); /* text NULL on failure */
