@@ -278,7 +278,7 @@ static enum pl_status xfer_create(struct fetch_engine *e, struct xfer *x)
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, e->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, e->connect_timeout_ms);
 	/* Our decoder (answer.c), not libcurl's: it tells a truncated or
-	 * corrupt stream and a bomb apart under the 8 MiB limit, and it
+	 * corrupt stream and a bomb apart under the body limit, and it
 	 * knows what was asked for. */
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
 	curl_easy_setopt(c, CURLOPT_HTTP_CONTENT_DECODING, 0L);
