@@ -903,6 +903,27 @@ static enum pl_status write_html(struct run *run, int exit_code)
 	return html_write(run->html, cfg->html, &f, &run->html_out, run->err);
 }
 
+/* The reports a run may write (NULL when not asked for), with where
+ * each one's stats go; the page is apart (an outfile, written last). */
+struct report_slot {
+	struct report **report;
+	struct report_stats *stats;
+};
+
+#define REPORT_SLOTS 5
+
+static void report_slots(struct run *run, struct report_slot *out)
+{
+	out[0] = (struct report_slot){&run->detail, &run->detail_stats};
+	out[1] = (struct report_slot){&run->summary_report,
+				      &run->summary_stats};
+	out[2] = (struct report_slot){&run->rejects, &run->rejects_stats};
+	out[3] = (struct report_slot){&run->changes_report,
+				      &run->changes_stats};
+	out[4] = (struct report_slot){&run->customers,
+				      &run->customers_stats};
+}
+
 /*
  * Write out, sync and close every report, then write the page (which
  * states their SHA-256), renaming none: a full disk on one leaves none of
@@ -910,21 +931,17 @@ static enum pl_status write_html(struct run *run, int exit_code)
  */
 static enum pl_status finish_reports(struct run *run, int exit_code)
 {
-	struct report *all[] = {run->detail, run->summary_report,
-				run->rejects, run->changes_report,
-				run->customers};
-	struct report_stats *stats[] = {&run->detail_stats,
-					&run->summary_stats,
-					&run->rejects_stats,
-					&run->changes_stats,
-					&run->customers_stats};
+	struct report_slot all[REPORT_SLOTS];
 	enum pl_status st = PL_OK;
 
-	for(size_t i = 0; i < sizeof(all) / sizeof(all[0]) && !st; i++) {
-		if(!all[i])
+	report_slots(run, all);
+	for(size_t i = 0; i < REPORT_SLOTS && !st; i++) {
+		struct report *r = *all[i].report;
+
+		if(!r)
 			continue;
-		st = report_finish(all[i], run->err);
-		if(!st && !report_finished_stats(all[i], stats[i]))
+		st = report_finish(r, run->err);
+		if(!st && !report_finished_stats(r, all[i].stats))
 			st = pl_fail(run->err, PL_EINTERNAL, "internal error: "
 				     "a finished report without stats");
 	}
@@ -940,25 +957,20 @@ static enum pl_status finish_reports(struct run *run, int exit_code)
  */
 static enum pl_status publish_reports(struct run *run)
 {
-	struct report *all[] = {run->detail, run->summary_report,
-				run->rejects, run->changes_report,
-				run->customers};
-	struct report_stats *stats[] = {&run->detail_stats,
-					&run->summary_stats,
-					&run->rejects_stats,
-					&run->changes_stats,
-					&run->customers_stats};
+	struct report_slot all[REPORT_SLOTS];
 	enum pl_status st = PL_OK;
 
+	report_slots(run, all);
 	run->published = true;
-	for(size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		if(!st && all[i])
-			st = report_commit(all[i], stats[i], run->err);
+	for(size_t i = 0; i < REPORT_SLOTS; i++) {
+		struct report *r = *all[i].report;
+
+		if(!st && r)
+			st = report_commit(r, all[i].stats, run->err);
 		else
-			report_abort(all[i]);
+			report_abort(r);
+		*all[i].report = NULL;
 	}
-	run->detail = run->summary_report = run->rejects = NULL;
-	run->changes_report = run->customers = NULL;
 	if(!st && run->html_out)
 		st = outfile_commit(run->html_out, &run->html_stats, run->err);
 	else
@@ -969,14 +981,14 @@ static enum pl_status publish_reports(struct run *run)
 
 static void abort_reports(struct run *run)
 {
-	report_abort(run->detail);
-	report_abort(run->summary_report);
-	report_abort(run->rejects);
-	report_abort(run->changes_report);
-	report_abort(run->customers);
+	struct report_slot all[REPORT_SLOTS];
+
+	report_slots(run, all);
+	for(size_t i = 0; i < REPORT_SLOTS; i++) {
+		report_abort(*all[i].report);
+		*all[i].report = NULL;
+	}
 	outfile_abort(run->html_out);
-	run->detail = run->summary_report = run->rejects = NULL;
-	run->changes_report = run->customers = NULL;
 	run->html_out = NULL;
 }
 
